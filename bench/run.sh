@@ -204,6 +204,7 @@ for rep in $(seq 1 "$REPS"); do
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$rep" "$CUR_LABEL" "$dir" "$setup" "$result" >> "$RUN_DIR/runs.tsv"
         log "$tag done ($result); tearing down $sys"
         system_down "$sys" "$CUR_LABEL"
+        sync   # let the teardown's deletes reach the disk before the next run starts
         sleep 2
     done
 done
