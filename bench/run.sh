@@ -146,7 +146,23 @@ system_down() { # SYSTEM RUNLABEL
     esac
     UP=""
 }
+# stop_session SID : stop every process of the session SID (a wp-bench.sh we started with setsid,
+# and what it runs; `timeout` moves its command to a process group of its own, not a session)
+stop_session() {
+    local pids
+    pids=$(ps -o pid= -s "$1" | xargs)
+    [ -n "$pids" ] || return 0
+    kill -CONT $pids 2>/dev/null
+    kill -TERM $pids 2>/dev/null
+    wait_for 5 eval "[ -z \"\$(ps -o pid= -s $1)\" ]" && return 0
+    pids=$(ps -o pid= -s "$1" | xargs)
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+    wait_for 5 eval "[ -z \"\$(ps -o pid= -s $1)\" ]"
+}
+BENCH_PID=""
 cleanup() {
+    # the workload first, so nothing writes into a mount point after it is unmounted
+    [ -n "$BENCH_PID" ] && { log "stopping the workload (session $BENCH_PID)"; stop_session "$BENCH_PID"; }
     [ -n "$UP" ] && { log "tearing down $UP"; system_down "$UP" "${CUR_LABEL:-interrupted}"; }
     rm -rf "$LOCAL_DIR"
 }
@@ -184,7 +200,10 @@ for rep in $(seq 1 "$REPS"); do
         setup=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t0}")
         log "$tag $sys up in ${setup}s at $mnt; running the workload"
         cur=""
-        while IFS= read -r line; do
+        # in its own session, so that an interrupted run can stop it and all it started
+        exec 4< <(exec setsid "$BENCH_DIR/wp-bench.sh" "$mnt" "$CUR_LABEL" "$dir" 2>> "$RUN_DIR/logs/$CUR_LABEL-bench.log")
+        BENCH_PID=$!
+        while IFS= read -r line <&4; do
             case $line in
                 start=*)
                     cur=${line#start=}
@@ -197,7 +216,10 @@ for rep in $(seq 1 "$REPS"); do
                     if [ $TTY = 1 ]; then printf '\r\033[K%s\n' "$msg" >&3; echo "$msg" >> "$LOG"; else echo "$msg"; fi ;;
                 *) echo "  $line" >> "$RUN_DIR/logs/$CUR_LABEL-bench.log" ;;
             esac
-        done < <("$BENCH_DIR/wp-bench.sh" "$mnt" "$CUR_LABEL" "$dir" 2>> "$RUN_DIR/logs/$CUR_LABEL-bench.log")
+        done
+        exec 4<&-
+        wait_for 10 eval "[ -z \"\$(ps -o pid= -s $BENCH_PID)\" ]" || warn "wp-bench.sh (session $BENCH_PID) still running"
+        BENCH_PID=""
         result=ok
         [ -s "$dir/phases.txt" ] || result=no_phases
         grep -q 'status=FAILED' "$dir/phases.txt" 2>/dev/null && result=failed_phases

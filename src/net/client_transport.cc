@@ -1,0 +1,272 @@
+#include "net/client_transport.h"
+
+#include <future>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "proto/messages.h"
+
+namespace shoal::net {
+namespace {
+
+constexpr uint64_t kPingId = 0;  // never used by a real request; replies to it only prove life
+
+Frame RequestFrame(uint64_t id, const proto::Request& request, std::string trailer) {
+  Frame frame;
+  frame.header.kind = proto::FrameKind::kRequest;
+  frame.header.opcode = proto::OpcodeOf(request);
+  frame.header.request_id = id;
+  frame.body = proto::Serialize(request);
+  frame.trailer = std::move(trailer);
+  return frame;
+}
+
+}  // namespace
+
+class ClientTransport::Sink : public FrameSink {
+ public:
+  Sink(ClientTransport& transport, std::shared_ptr<Connection> connection)
+      : transport_(transport), connection_(std::move(connection)) {}
+  void OnFrame(Frame frame) override {
+    if (transport_.connection_ == connection_) transport_.OnFrame(std::move(frame));
+  }
+  void OnClose(const std::string& reason) override {
+    if (transport_.connection_ == connection_) transport_.OnClose(reason);
+  }
+
+ private:
+  ClientTransport& transport_;
+  std::shared_ptr<Connection> connection_;
+};
+
+ClientTransport::ClientTransport(TransportOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<ClientTransport>> ClientTransport::Connect(TransportOptions options) {
+  if (options.servers.empty()) return Status(Code::kInvalidArgument, "no server address given");
+  std::unique_ptr<ClientTransport> transport(new ClientTransport(std::move(options)));
+  std::promise<Status> connected;
+  auto result = connected.get_future();
+  transport->first_connect_ = [&connected](Status status) { connected.set_value(std::move(status)); };
+  asio::co_spawn(transport->io_, transport->ConnectLoop(), asio::detached);
+  asio::co_spawn(transport->io_, transport->Heartbeat(), asio::detached);
+  transport->thread_ = std::thread([t = transport.get()] { t->io_.run(); });
+  Status status = result.get();
+  if (!status.ok()) return status;
+  return transport;
+}
+
+ClientTransport::~ClientTransport() {
+  asio::post(io_, [this] {
+    stopping_ = true;
+    if (connection_) connection_->Close("client stopping");
+    FailPending(Status(Code::kUnavailable, "client stopping"), /*only_unsent=*/false);
+  });
+  // Give the posted work a moment to run, then stop the loop.
+  asio::post(io_, [this] { io_.stop(); });
+  if (thread_.joinable()) thread_.join();
+}
+
+asio::awaitable<void> ClientTransport::ConnectLoop() {
+  if (connecting_) co_return;
+  connecting_ = true;
+  auto deadline = Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
+  int backoff_ms = 50;
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    std::vector<std::string> errors;
+    for (const auto& address : options_.servers) {
+      Status status = co_await TryConnect(address);
+      if (status.ok()) {
+        connecting_ = false;
+        co_return;
+      }
+      errors.push_back(fmt::format("{}: {}", address.ToString(), status.message()));
+    }
+    last_error_ = fmt::format("{}", fmt::join(errors, "; "));
+    if (first_connect_ && Clock::now() >= deadline) {
+      auto done = std::exchange(first_connect_, nullptr);
+      connecting_ = false;
+      done(Status(Code::kUnavailable, "cannot reach " + last_error_));
+      co_return;
+    }
+    timer.expires_after(std::chrono::milliseconds(backoff_ms));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    backoff_ms = std::min(backoff_ms * 2, 1000);
+  }
+  connecting_ = false;
+}
+
+asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return Status(Code::kUnavailable, ec.message());
+  tcp::socket socket(io_);
+  asio::steady_timer timeout(io_);
+  timeout.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
+  timeout.async_wait([&socket](boost::system::error_code wait_ec) {
+    if (!wait_ec) socket.close();
+  });
+  co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  timeout.cancel();
+  if (ec) co_return Status(Code::kUnavailable, ec == asio::error::operation_aborted ? "timed out" : ec.message());
+
+  auto connection = std::make_shared<Connection>(std::move(socket));
+  connection_ = connection;
+  ready_ = false;
+  last_heard_ = Clock::now();
+  connection->Start(std::make_shared<Sink>(*this, connection));
+  hello_id_ = next_id_++;
+  connection->Send(RequestFrame(hello_id_, options_.hello, {}));
+  // The hello's answer arrives through OnFrame; wait for it here so that the loop does not try
+  // the next address meanwhile.
+  asio::steady_timer wait(io_);
+  auto deadline = Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
+  while (connection_ == connection && !ready_ && Clock::now() < deadline && !stopping_) {
+    wait.expires_after(std::chrono::milliseconds(5));
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (connection_ == connection && ready_) co_return Status::Ok();
+  if (connection_ == connection) {
+    connection_.reset();
+    connection->Close("hello not answered");
+  }
+  co_return Status(Code::kUnavailable, last_error_.empty() ? "no answer to hello" : last_error_);
+}
+
+asio::awaitable<void> ClientTransport::Heartbeat() {
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) co_return;
+    auto now = Clock::now();
+    if (ready_ && connection_) {
+      auto quiet = now - last_heard_;
+      if (!pending_.empty() && quiet > std::chrono::milliseconds(options_.silence_ms)) {
+        spdlog::warn("transport.server_silent server={} silent_ms={}", connection_->peer(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count());
+        auto dead = connection_;
+        OnClose("server did not answer for " + std::to_string(options_.silence_ms) + " ms");
+        dead->Close("server silent");
+      } else if (quiet > std::chrono::milliseconds(options_.ping_interval_ms)) {
+        proto::Request ping;
+        ping.mutable_ping();
+        connection_->Send(RequestFrame(kPingId, ping, {}));
+      }
+    } else if (!first_connect_ && now - down_since_ > std::chrono::milliseconds(options_.give_up_ms)) {
+      FailPending(Status(Code::kUnavailable, "no server reachable: " + last_error_), /*only_unsent=*/true);
+    }
+  }
+}
+
+void ClientTransport::OnFrame(Frame frame) {
+  last_heard_ = Clock::now();
+  if (frame.header.kind != proto::FrameKind::kResponse) return;  // pushes: none handled yet
+  uint64_t id = frame.header.request_id;
+  if (id == kPingId) return;
+  auto decoded = proto::DecodeResponse({reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()});
+  if (id == hello_id_ && !ready_) {
+    Status status = decoded.ok() ? proto::StatusOf(*decoded) : decoded.status();
+    if (!status.ok()) {
+      last_error_ = status.message();
+      spdlog::warn("transport.hello_refused error=\"{}\"", status.ToString());
+      if (first_connect_) {
+        // A definite refusal (no such volume): no point in retrying the first connect.
+        auto done = std::exchange(first_connect_, nullptr);
+        done(status);
+        stopping_ = true;
+      }
+      auto refused = std::exchange(connection_, nullptr);
+      refused->Close("hello refused");
+      return;
+    }
+    hello_ = decoded->hello();
+    ready_ = true;
+    generation_.fetch_add(1);
+    spdlog::info("transport.connected server={} generation={}", connection_->peer(), generation_.load());
+    if (auto done = std::exchange(first_connect_, nullptr)) done(Status::Ok());
+    for (auto& [pending_id, pending] : pending_) SendOrQueue(pending_id, pending);
+    return;
+  }
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // answered after we gave up on it
+  Callback done = std::move(it->second.done);
+  pending_.erase(it);
+  if (!decoded.ok()) {
+    done(decoded.status());
+    return;
+  }
+  done(Reply{.response = std::move(*decoded), .trailer = std::move(frame.trailer)});
+}
+
+void ClientTransport::OnClose(const std::string& reason) {
+  if (connection_ && ready_) spdlog::warn("transport.disconnected server={} reason=\"{}\"", connection_->peer(), reason);
+  last_error_ = reason;
+  connection_.reset();
+  ready_ = false;
+  down_since_ = Clock::now();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.sent && !it->second.retry_safe) {
+      Callback done = std::move(it->second.done);
+      it = pending_.erase(it);
+      done(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + reason));
+    } else {
+      it->second.sent = false;
+      ++it;
+    }
+  }
+  if (!stopping_) asio::co_spawn(io_, ConnectLoop(), asio::detached);
+}
+
+void ClientTransport::SendOrQueue(uint64_t id, Pending& pending) {
+  if (!ready_ || !connection_ || pending.sent) return;
+  pending.sent = true;
+  connection_->Send(pending.frame);  // a copy: the original stays for a resend
+}
+
+void ClientTransport::FailPending(const Status& status, bool only_unsent) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (only_unsent && it->second.sent) {
+      ++it;
+      continue;
+    }
+    Callback done = std::move(it->second.done);
+    it = pending_.erase(it);
+    done(status);
+  }
+}
+
+void ClientTransport::Call(proto::Request request, std::string trailer, bool retry_safe, Callback done) {
+  asio::post(io_, [this, request = std::move(request), trailer = std::move(trailer), retry_safe,
+                   done = std::move(done)]() mutable {
+    if (stopping_) {
+      done(Status(Code::kUnavailable, "client stopping"));
+      return;
+    }
+    uint64_t id = next_id_++;
+    if (!ready_ && Clock::now() - down_since_ > std::chrono::milliseconds(options_.give_up_ms)) {
+      done(Status(Code::kUnavailable, "no server reachable: " + last_error_));
+      return;
+    }
+    auto [it, inserted] = pending_.emplace(id, Pending{.frame = RequestFrame(id, request, std::move(trailer)),
+                                                       .retry_safe = retry_safe,
+                                                       .done = std::move(done)});
+    SendOrQueue(id, it->second);
+  });
+}
+
+Result<Reply> ClientTransport::CallSync(proto::Request request, std::string trailer, bool retry_safe) {
+  std::promise<Result<Reply>> promise;
+  auto future = promise.get_future();
+  Call(std::move(request), std::move(trailer), retry_safe,
+       [&promise](Result<Reply> reply) { promise.set_value(std::move(reply)); });
+  return future.get();
+}
+
+}  // namespace shoal::net

@@ -1,0 +1,106 @@
+// ClientTransport: a client's connection to one server, kept alive by itself.
+//
+// Requests may be issued from any thread; many are in flight at once and are answered in any
+// order. When the connection drops the transport reconnects (trying every configured address, with
+// backoff) and replays the hello message first. What happens to requests caught by a drop:
+//   - sent and retry-safe (reads, idempotent writes): sent again after reconnecting;
+//   - sent and not retry-safe (create, rename, ...): fail with kUnavailable, because they may or
+//     may not have taken effect;
+//   - not yet sent, or waiting for a reconnect: fail with kUnavailable once the transport has been
+//     without a server for `give_up_ms`, never later. Nothing waits forever.
+// A server that stops answering (frozen, cut off) is detected by pings: no frame for `silence_ms`
+// while a request is outstanding closes the connection and starts the reconnect.
+//
+// Callbacks run on the transport's own thread: they must be quick and must not call CallSync.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/host_port.h"
+#include "common/status.h"
+#include "net/asio.h"
+#include "net/connection.h"
+#include "proto/shoal.pb.h"
+
+namespace shoal::net {
+
+struct TransportOptions {
+  std::vector<HostPort> servers;  // tried in order
+  proto::Request hello;                // sent first on every connection
+  int connect_timeout_ms = 3000;
+  int give_up_ms = 5000;
+  int ping_interval_ms = 1000;
+  int silence_ms = 4000;
+};
+
+struct Reply {
+  proto::Response response;
+  std::string trailer;
+};
+
+class ClientTransport {
+ public:
+  using Callback = std::function<void(Result<Reply>)>;
+
+  // Connects and completes the hello exchange, or fails within connect_timeout_ms with a message
+  // naming every address tried.
+  static Result<std::unique_ptr<ClientTransport>> Connect(TransportOptions options);
+  ~ClientTransport();  // fails everything still pending with kUnavailable
+  ClientTransport(const ClientTransport&) = delete;
+  ClientTransport& operator=(const ClientTransport&) = delete;
+
+  // The reply is ok() only if the frame arrived; the server's own status is inside it.
+  void Call(proto::Request request, std::string trailer, bool retry_safe, Callback done);
+  Result<Reply> CallSync(proto::Request request, std::string trailer, bool retry_safe);
+
+  const proto::HelloResponse& hello() const { return hello_; }
+  // Grows by one with every successful (re)connection; server-side handles of an older
+  // generation are gone.
+  uint64_t generation() const { return generation_.load(); }
+
+ private:
+  class Sink;
+  struct Pending {
+    Frame frame;
+    bool retry_safe = false;
+    bool sent = false;
+    Callback done;
+  };
+  using Clock = std::chrono::steady_clock;
+
+  explicit ClientTransport(TransportOptions options);
+  asio::awaitable<void> ConnectLoop();
+  asio::awaitable<Status> TryConnect(const HostPort& address);
+  asio::awaitable<void> Heartbeat();
+  void OnFrame(Frame frame);
+  void OnClose(const std::string& reason);
+  void SendOrQueue(uint64_t id, Pending& pending);
+  void FailPending(const Status& status, bool only_unsent);
+
+  const TransportOptions options_;
+  asio::io_context io_;
+  std::thread thread_;
+  // All below: io thread only.
+  std::shared_ptr<Connection> connection_;
+  bool ready_ = false;        // hello answered on connection_
+  bool connecting_ = false;
+  bool stopping_ = false;
+  uint64_t next_id_ = 1;
+  uint64_t hello_id_ = 0;
+  std::map<uint64_t, Pending> pending_;
+  Clock::time_point last_heard_ = Clock::now();
+  Clock::time_point down_since_ = Clock::now();
+  std::string last_error_;
+  std::function<void(Status)> first_connect_;  // completes Connect()
+  proto::HelloResponse hello_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace shoal::net

@@ -1,0 +1,351 @@
+#include "server/session.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "storage/file_io.h"
+
+namespace shoal::server {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr uint32_t kReadDirEntriesMax = 4096;
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Builds an answer from a Result: the error, or the response that `fill` writes.
+template <typename T, typename Fill>
+proto::Response From(Result<T> result, Fill fill) {
+  if (!result.ok()) return proto::ErrorResponse(result.status());
+  proto::Response response;
+  fill(response, *result);
+  return response;
+}
+
+proto::Response From(Status status, void (*fill)(proto::Response&)) {
+  if (!status.ok()) return proto::ErrorResponse(status);
+  proto::Response response;
+  fill(response);
+  return response;
+}
+
+proto::Response BadHandle(uint64_t handle) {
+  return proto::ErrorResponse(Status(Code::kBadHandle, fmt::format("no open handle {}", handle)));
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers)
+    : connection_(std::move(connection)), volumes_(volumes), workers_(workers) {}
+
+void Session::OnFrame(net::Frame frame) {
+  auto request = proto::DecodeRequest(frame.header, Bytes(frame.body));
+  if (!request.ok()) {
+    spdlog::warn("session.bad_request peer={} error=\"{}\"", connection_->peer(), request.status().ToString());
+    connection_->Close("bad request");
+    return;
+  }
+  const uint64_t id = frame.header.request_id;
+  if (request->has_ping()) {
+    proto::Response pong;
+    pong.mutable_ping();
+    Reply(id, {.response = std::move(pong)});
+    return;
+  }
+  workers_.Post([self = shared_from_this(), id, request = std::move(request.value()),
+                 trailer = std::move(frame.trailer)]() mutable {
+    self->Reply(id, self->Handle(request, trailer));
+  });
+}
+
+void Session::OnClose(const std::string& reason) {
+  spdlog::info("session.closed peer={} volume={} reason=\"{}\"", connection_->peer(), volume_name_, reason);
+  // The connection no longer refers to us; handles and lock descriptors close with the last
+  // reference, which may be a request still running on the pool.
+}
+
+void Session::Reply(uint64_t request_id, Answer answer) {
+  net::Frame frame;
+  frame.header.kind = proto::FrameKind::kResponse;
+  frame.header.request_id = request_id;
+  frame.body = proto::Serialize(answer.response);
+  frame.trailer = std::move(answer.trailer);
+  connection_->Send(std::move(frame));
+}
+
+Session::Answer Session::Handle(const proto::Request& request, std::string& trailer) {
+  if (request.has_hello()) return HandleHello(request.hello());
+  if (brick_.load() == nullptr)
+    return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "hello must come first"))};
+  switch (request.op_case()) {
+    case proto::Request::kOpen:
+    case proto::Request::kCreate:
+    case proto::Request::kRead:
+    case proto::Request::kWrite:
+    case proto::Request::kRelease:
+    case proto::Request::kFsync:
+    case proto::Request::kOpenDir:
+    case proto::Request::kReadDir:
+    case proto::Request::kFallocate:
+    case proto::Request::kSeek:
+      return HandleFile(request, trailer);
+    case proto::Request::kGetLock:
+    case proto::Request::kSetLock:
+    case proto::Request::kFlush:
+      return HandleLock(request);
+    default:
+      return HandleNamespace(request);
+  }
+}
+
+Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
+  if (hello.protocol_version() != kProtocolVersion)
+    return {.response = proto::ErrorResponse(Status(
+                Code::kProtocolError, fmt::format("client speaks protocol {}, server {}",
+                                                  hello.protocol_version(), kProtocolVersion)))};
+  auto brick = volumes_.Find(hello.volume());
+  if (!brick.ok()) return {.response = proto::ErrorResponse(brick.status())};
+  storage::Brick* expected = nullptr;
+  if (!brick_.compare_exchange_strong(expected, *brick) && expected != *brick)
+    return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
+  volume_name_ = hello.volume();
+  auto root = (*brick)->GetAttr(storage::kRootNode);
+  if (!root.ok()) return {.response = proto::ErrorResponse(root.status())};
+  spdlog::info("session.hello peer={} volume={} client={}", connection_->peer(), hello.volume(), hello.client_name());
+  proto::Response response;
+  auto* out = response.mutable_hello();
+  out->set_server_version(SHOAL_VERSION);
+  *out->mutable_root() = *root;
+  out->set_max_io_bytes(proto::kIoBytesMax);
+  return {.response = std::move(response)};
+}
+
+Session::Answer Session::HandleNamespace(const proto::Request& request) {
+  storage::Brick& brick = *brick_.load();
+  proto::Response response;
+  switch (request.op_case()) {
+    case proto::Request::kLookup:
+      response = From(brick.Lookup(request.lookup().parent(), request.lookup().name()),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_lookup()->mutable_entry()->mutable_attr() = a; });
+      break;
+    case proto::Request::kGetAttr: {
+      const auto& get = request.get_attr();
+      if (auto handle = get.handle() ? FindHandle(get.handle()) : nullptr; handle && handle->fd.valid()) {
+        struct stat st;
+        if (::fstat(handle->fd.get(), &st) != 0) {
+          response = proto::ErrorResponse(ErrnoStatus(errno, "fstat"));
+        } else {
+          *response.mutable_get_attr()->mutable_attr() = storage::AttrFromStat(get.node(), st);
+        }
+        break;
+      }
+      response = From(brick.GetAttr(get.node()),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_get_attr()->mutable_attr() = a; });
+      break;
+    }
+    case proto::Request::kSetAttr: {
+      auto handle = request.set_attr().handle() ? FindHandle(request.set_attr().handle()) : nullptr;
+      int fd = handle && handle->fd.valid() ? handle->fd.get() : -1;
+      response = From(brick.SetAttr(request.set_attr(), fd),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_set_attr()->mutable_attr() = a; });
+      break;
+    }
+    case proto::Request::kMakeNode:
+      response = From(brick.MakeNode(request.make_node()),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_make_node()->mutable_entry()->mutable_attr() = a; });
+      break;
+    case proto::Request::kSymlink:
+      response = From(brick.Symlink(request.symlink()),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_symlink()->mutable_entry()->mutable_attr() = a; });
+      break;
+    case proto::Request::kLink:
+      response = From(brick.Link(request.link()),
+                      [](proto::Response& r, proto::Attr& a) { *r.mutable_link()->mutable_entry()->mutable_attr() = a; });
+      break;
+    case proto::Request::kRemove:
+      response = From(brick.Remove(request.remove()), [](proto::Response& r) { r.mutable_remove(); });
+      break;
+    case proto::Request::kRename:
+      response = From(brick.Rename(request.rename()), [](proto::Response& r) { r.mutable_rename(); });
+      break;
+    case proto::Request::kReadLink:
+      response = From(brick.ReadLink(request.read_link().node()),
+                      [](proto::Response& r, std::string& t) { r.mutable_read_link()->set_target(t); });
+      break;
+    case proto::Request::kStatFs:
+      response = From(brick.StatFs(), [](proto::Response& r, proto::StatFsResponse& s) { *r.mutable_stat_fs() = s; });
+      break;
+    case proto::Request::kSetXattr:
+      response = From(brick.SetXattr(request.set_xattr()), [](proto::Response& r) { r.mutable_set_xattr(); });
+      break;
+    case proto::Request::kGetXattr:
+      response = From(brick.GetXattr(request.get_xattr()),
+                      [](proto::Response& r, proto::GetXattrResponse& g) { *r.mutable_get_xattr() = std::move(g); });
+      break;
+    case proto::Request::kListXattr:
+      response = From(brick.ListXattr(request.list_xattr()),
+                      [](proto::Response& r, proto::ListXattrResponse& l) { *r.mutable_list_xattr() = std::move(l); });
+      break;
+    case proto::Request::kRemoveXattr:
+      response = From(brick.RemoveXattr(request.remove_xattr()), [](proto::Response& r) { r.mutable_remove_xattr(); });
+      break;
+    default:
+      response = proto::ErrorResponse(Status(Code::kNotImplemented, "operation not served"));
+  }
+  return {.response = std::move(response)};
+}
+
+Session::Answer Session::HandleFile(const proto::Request& request, std::string& trailer) {
+  storage::Brick& brick = *brick_.load();
+  proto::Response response;
+  std::string data;
+  switch (request.op_case()) {
+    case proto::Request::kOpen: {
+      auto opened = brick.OpenFile(request.open().node(), request.open().flags());
+      if (!opened.ok()) return {.response = proto::ErrorResponse(opened.status())};
+      auto handle = std::make_shared<OpenHandle>();
+      handle->node = request.open().node();
+      handle->fd = std::move(opened->fd);
+      response.mutable_open()->set_handle(AddHandle(std::move(handle)));
+      *response.mutable_open()->mutable_attr() = std::move(opened->attr);
+      break;
+    }
+    case proto::Request::kCreate: {
+      auto created = brick.Create(request.create());
+      if (!created.ok()) return {.response = proto::ErrorResponse(created.status())};
+      auto handle = std::make_shared<OpenHandle>();
+      handle->node = created->attr.ino();
+      handle->fd = std::move(created->fd);
+      response.mutable_create()->set_handle(AddHandle(std::move(handle)));
+      *response.mutable_create()->mutable_entry()->mutable_attr() = std::move(created->attr);
+      break;
+    }
+    case proto::Request::kOpenDir: {
+      auto reader = storage::DirectoryReader::Open(brick, request.open_dir().node());
+      if (!reader.ok()) return {.response = proto::ErrorResponse(reader.status())};
+      auto handle = std::make_shared<OpenHandle>();
+      handle->node = request.open_dir().node();
+      handle->directory = std::move(reader.value());
+      response.mutable_open_dir()->set_handle(AddHandle(std::move(handle)));
+      break;
+    }
+    case proto::Request::kRelease:
+      if (!DropHandle(request.release().handle())) return {.response = BadHandle(request.release().handle())};
+      response.mutable_release();
+      break;
+    case proto::Request::kReadDir: {
+      const auto& read_dir = request.read_dir();
+      auto handle = FindHandle(read_dir.handle());
+      if (!handle || !handle->directory) return {.response = BadHandle(read_dir.handle())};
+      uint32_t entries_max = std::min(read_dir.max_entries(), kReadDirEntriesMax);
+      response = From(handle->directory->Read(read_dir.cookie(), entries_max, read_dir.plus()),
+                      [](proto::Response& r, proto::ReadDirResponse& d) { *r.mutable_read_dir() = std::move(d); });
+      break;
+    }
+    default: {
+      // The rest work on an open file's descriptor.
+      uint64_t id = 0;
+      switch (request.op_case()) {
+        case proto::Request::kRead: id = request.read().handle(); break;
+        case proto::Request::kWrite: id = request.write().handle(); break;
+        case proto::Request::kFsync: id = request.fsync().handle(); break;
+        case proto::Request::kFallocate: id = request.fallocate().handle(); break;
+        case proto::Request::kSeek: id = request.seek().handle(); break;
+        default: break;
+      }
+      auto handle = FindHandle(id);
+      if (!handle || !handle->fd.valid()) return {.response = BadHandle(id)};
+      const int fd = handle->fd.get();
+      if (request.has_read()) {
+        uint32_t size = std::min(request.read().size(), proto::kIoBytesMax);
+        auto read = storage::ReadAt(fd, request.read().offset(), size);
+        if (!read.ok()) return {.response = proto::ErrorResponse(read.status())};
+        response.mutable_read();
+        data = std::move(read.value());
+      } else if (request.has_write()) {
+        response = From(storage::WriteAt(fd, request.write().offset(), Bytes(trailer)),
+                        [](proto::Response& r, uint32_t& n) { r.mutable_write()->set_written(n); });
+      } else if (request.has_fsync()) {
+        response = From(storage::Sync(fd, request.fsync().data_only()), [](proto::Response& r) { r.mutable_fsync(); });
+      } else if (request.has_fallocate()) {
+        const auto& f = request.fallocate();
+        response = From(storage::Allocate(fd, f.mode(), f.offset(), f.length()),
+                        [](proto::Response& r) { r.mutable_fallocate(); });
+      } else {
+        response = From(storage::Seek(fd, request.seek().offset(), request.seek().whence()),
+                        [](proto::Response& r, uint64_t& at) { r.mutable_seek()->set_offset(at); });
+      }
+    }
+  }
+  return {.response = std::move(response), .trailer = std::move(data)};
+}
+
+Session::Answer Session::HandleLock(const proto::Request& request) {
+  proto::Response response;
+  if (request.has_flush()) {
+    // close(2) drops every POSIX lock the closing owner holds on the file.
+    auto handle = FindHandle(request.flush().handle());
+    if (!handle) return {.response = BadHandle(request.flush().handle())};
+    std::lock_guard lock(mutex_);
+    lock_fds_.erase({request.flush().owner(), handle->node});
+    response.mutable_flush();
+    return {.response = std::move(response)};
+  }
+  const bool get = request.has_get_lock();
+  const uint64_t id = get ? request.get_lock().handle() : request.set_lock().handle();
+  auto handle = FindHandle(id);
+  if (!handle || !handle->fd.valid()) return {.response = BadHandle(id)};
+  if (!get && request.set_lock().whole_file()) {
+    response = From(storage::SetWholeFileLock(handle->fd.get(), request.set_lock().lock().type()),
+                    [](proto::Response& r) { r.mutable_set_lock(); });
+    return {.response = std::move(response)};
+  }
+  auto fd = LockDescriptor(*handle, get ? request.get_lock().owner() : request.set_lock().owner());
+  if (!fd.ok()) return {.response = proto::ErrorResponse(fd.status())};
+  if (get) {
+    response = From(storage::TestRangeLock(*fd, request.get_lock().lock()),
+                    [](proto::Response& r, proto::Lock& l) { *r.mutable_get_lock()->mutable_lock() = l; });
+  } else {
+    response = From(storage::SetRangeLock(*fd, request.set_lock().lock()),
+                    [](proto::Response& r) { r.mutable_set_lock(); });
+  }
+  return {.response = std::move(response)};
+}
+
+uint64_t Session::AddHandle(std::shared_ptr<OpenHandle> handle) {
+  std::lock_guard lock(mutex_);
+  uint64_t id = next_handle_++;
+  handles_.emplace(id, std::move(handle));
+  return id;
+}
+
+std::shared_ptr<Session::OpenHandle> Session::FindHandle(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = handles_.find(id);
+  return it == handles_.end() ? nullptr : it->second;
+}
+
+bool Session::DropHandle(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  return handles_.erase(id) == 1;
+}
+
+Result<int> Session::LockDescriptor(const OpenHandle& handle, uint64_t owner) {
+  std::lock_guard lock(mutex_);
+  auto key = std::pair{owner, handle.node};
+  auto it = lock_fds_.find(key);
+  if (it != lock_fds_.end()) return it->second.get();
+  // A descriptor of its own per owner, so that the kernel keeps owners' locks apart.
+  UniqueFd fd(::open(storage::FdPath(handle.fd.get()).c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) fd.Reset(::open(storage::FdPath(handle.fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "opening lock descriptor");
+  int raw = fd.get();
+  lock_fds_.emplace(key, std::move(fd));
+  return raw;
+}
+
+}  // namespace shoal::server

@@ -1,0 +1,68 @@
+// Session: the server's side of one client connection.
+//
+// It holds what the client has open on the brick (file and directory handles, lock descriptors),
+// and everything it holds goes when the connection goes: descriptors close, locks drop. Requests
+// are decoded on the io thread, pings answered there, and everything that touches the disk runs
+// on the worker pool, so replies leave in whatever order the work finishes.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "net/connection.h"
+#include "net/worker_pool.h"
+#include "proto/messages.h"
+#include "server/volume_registry.h"
+#include "storage/directory_reader.h"
+
+namespace shoal::server {
+
+class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers);
+
+  void OnFrame(net::Frame frame) override;
+  void OnClose(const std::string& reason) override;
+
+ private:
+  // One open file or directory of this client on the brick.
+  struct OpenHandle {
+    storage::NodeId node = 0;
+    UniqueFd fd;                                        // files
+    std::unique_ptr<storage::DirectoryReader> directory;  // directories
+  };
+  struct Answer {
+    proto::Response response;
+    std::string trailer;
+  };
+
+  void Reply(uint64_t request_id, Answer answer);
+  Answer Handle(const proto::Request& request, std::string& trailer);
+  Answer HandleHello(const proto::HelloRequest& hello);
+  Answer HandleNamespace(const proto::Request& request);
+  Answer HandleFile(const proto::Request& request, std::string& trailer);
+  Answer HandleLock(const proto::Request& request);
+
+  uint64_t AddHandle(std::shared_ptr<OpenHandle> handle);
+  std::shared_ptr<OpenHandle> FindHandle(uint64_t id);
+  bool DropHandle(uint64_t id);
+  // The descriptor through which `owner` holds POSIX locks on the handle's node.
+  Result<int> LockDescriptor(const OpenHandle& handle, uint64_t owner);
+
+  const std::shared_ptr<net::Connection> connection_;
+  VolumeRegistry& volumes_;
+  net::WorkerPool& workers_;
+  std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
+  std::string volume_name_;
+
+  std::mutex mutex_;
+  uint64_t next_handle_ = 1;                                           // guarded by mutex_
+  std::unordered_map<uint64_t, std::shared_ptr<OpenHandle>> handles_;  // guarded by mutex_
+  std::map<std::pair<uint64_t, storage::NodeId>, UniqueFd> lock_fds_;  // guarded by mutex_
+};
+
+}  // namespace shoal::server

@@ -1,0 +1,124 @@
+// Brick: one server's full copy of a volume, stored as the volume's tree at its real paths.
+//
+// On disk (DESIGN.md §4): every object carries its node id in the trusted.shoal.id xattr; the
+// hidden .shoal/ directory holds the index (node id -> kernel file handle), the id reservation and
+// the clean-shutdown marker. Clients never see .shoal/ and never see a brick's st_ino.
+//
+// Safety: every name given to the brick is a single path component, checked by CheckName, and is
+// only ever resolved with *at() calls relative to its parent's descriptor and O_NOFOLLOW, so no
+// request can reach outside the brick — not through "..", "/", ".shoal" or a symlink on the brick
+// pointing elsewhere. The server runs as root; permission checks are the client kernel's
+// (default_permissions), ownership of new objects is the caller's.
+//
+// Thread-safe: every method may be called from any thread concurrently.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+#include "proto/shoal.pb.h"
+#include "storage/id_allocator.h"
+#include "storage/node_cache.h"
+#include "storage/node_index.h"
+
+namespace shoal::storage {
+
+using NodeId = uint64_t;
+
+inline constexpr NodeId kRootNode = IdAllocator::kRootId;
+inline constexpr std::string_view kStateDirName = ".shoal";
+inline constexpr const char* kIdXattr = "trusted.shoal.id";
+
+struct BrickOptions {
+  std::string path;                     // the brick directory; must exist
+  size_t node_cache_entries_max = 1 << 16;  // open O_PATH descriptors kept for recent nodes
+};
+
+// Builds the Attr a client sees from the brick's stat of node `node`.
+proto::Attr AttrFromStat(NodeId node, const struct stat& st);
+
+// "/proc/self/fd/N": the path that reaches what descriptor `fd` refers to (even an O_PATH one).
+std::string FdPath(int fd);
+
+class Brick {
+ public:
+  // Opens the brick at options.path, creating .shoal/ on first use. Fails with a clear message
+  // when the directory is missing, unreadable or not a directory.
+  static Result<std::unique_ptr<Brick>> Open(const BrickOptions& options);
+  // Syncs the index and records a clean shutdown.
+  ~Brick();
+  Brick(const Brick&) = delete;
+  Brick& operator=(const Brick&) = delete;
+
+  const std::string& path() const { return options_.path; }
+
+  Result<proto::Attr> Lookup(NodeId parent, std::string_view name);
+  Result<proto::Attr> GetAttr(NodeId node);
+  // `handle_fd` is an open descriptor of the node (truncate through it), or -1.
+  Result<proto::Attr> SetAttr(const proto::SetAttrRequest& request, int handle_fd);
+  Result<proto::Attr> MakeNode(const proto::MakeNodeRequest& request);
+  Result<proto::Attr> Symlink(const proto::SymlinkRequest& request);
+  Result<proto::Attr> Link(const proto::LinkRequest& request);
+  Status Remove(const proto::RemoveRequest& request);
+  Status Rename(const proto::RenameRequest& request);
+  Result<std::string> ReadLink(NodeId node);
+
+  struct Opened {
+    UniqueFd fd;
+    proto::Attr attr;
+  };
+  Result<Opened> OpenFile(NodeId node, uint32_t flags);
+  Result<Opened> Create(const proto::CreateRequest& request);
+  // A readable descriptor of directory `node`.
+  Result<UniqueFd> OpenDirectory(NodeId node);
+
+  Status SetXattr(const proto::SetXattrRequest& request);
+  Result<proto::GetXattrResponse> GetXattr(const proto::GetXattrRequest& request);
+  Result<proto::ListXattrResponse> ListXattr(const proto::ListXattrRequest& request);
+  Status RemoveXattr(const proto::RemoveXattrRequest& request);
+  Result<proto::StatFsResponse> StatFs();
+
+  // The node id of entry `name` in the directory open as `dir_fd` (node `dir`), giving it one if
+  // it has none yet (an object put on the brick behind shoal's back). Used by readdir.
+  Result<NodeId> IdOfEntry(NodeId dir, int dir_fd, std::string_view name);
+  // Writes the index to stable storage.
+  Status Sync();
+
+ private:
+  Brick(BrickOptions options, UniqueFd root_fd, std::unique_ptr<NodeIndex> index,
+        std::unique_ptr<IdAllocator> ids);
+
+  // An O_PATH descriptor of `node`; kStale if the node no longer exists.
+  Result<std::shared_ptr<NodeFd>> Resolve(NodeId node);
+  // Opens `name` in `parent` (O_PATH, no following), learns or assigns its id, and caches it.
+  Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> OpenEntry(NodeId parent, int parent_fd,
+                                                               std::string_view name);
+  // Gives a freshly created object its id and the caller's ownership, then indexes it.
+  Result<proto::Attr> AdoptNew(NodeId parent, int parent_fd, std::string_view name,
+                               const proto::Caller& caller);
+  Status Remember(NodeId node, int fd, const struct stat& st);
+  // Called after an unlink/rmdir/rename that may have removed the last name of `target`.
+  void ForgetIfGone(NodeId node, const std::shared_ptr<NodeFd>& target);
+  // The id recorded on what `path` names; `follow` says whether a final symlink is followed, which
+  // is right only for /proc/self/fd magic links (they lead to the object itself).
+  Result<NodeId> ReadId(const std::string& path, bool follow = true);
+  Status WriteId(const std::string& path, NodeId node);
+
+  const BrickOptions options_;
+  const UniqueFd root_fd_;
+  std::unique_ptr<NodeIndex> index_;
+  std::unique_ptr<IdAllocator> ids_;
+  NodeCache cache_;
+};
+
+// Checks that `name` may be created or looked up in `parent`: a single path component, not "."
+// or "..", at most NAME_MAX bytes, and not the brick's state directory.
+Status CheckName(NodeId parent, std::string_view name);
+
+}  // namespace shoal::storage
