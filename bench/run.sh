@@ -161,6 +161,8 @@ stop_session() {
 }
 BENCH_PID=""
 cleanup() {
+    # a signal can arrive during `IFS= read`, whose IFS would then stay in force here
+    IFS=$' \t\n'
     # the workload first, so nothing writes into a mount point after it is unmounted
     [ -n "$BENCH_PID" ] && { log "stopping the workload (session $BENCH_PID)"; stop_session "$BENCH_PID"; }
     [ -n "$UP" ] && { log "tearing down $UP"; system_down "$UP" "${CUR_LABEL:-interrupted}"; }

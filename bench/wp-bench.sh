@@ -197,15 +197,16 @@ emit smallfile_delete "$DT" "$(rate "$SMALL_FILES" "$DT")" ops/s
 # ---------------------------------------------------------------- media files (fio)
 mkdir -p "$FIOD"
 FIOF=$FIOD/media.bin
-fiojob() { # name rw bs extra...
+# fiojob NAME RW BS EXTRA... (--thread: the job runs inside the fio process, so stopping fio stops it)
+fiojob() {
     local name=$1 rw=$2 bs=$3
     shift 3
     timeout -k 10 "$PHASE_TIMEOUT" fio --name="$name" --filename="$FIOF" --size="$FIO_SIZE" --rw="$rw" --bs="$bs" \
-        --ioengine=psync --iodepth=1 --direct=0 --numjobs=1 "$@" \
+        --ioengine=psync --iodepth=1 --direct=0 --numjobs=1 --thread "$@" \
         --output-format=json --output="$OUT/fio-$name.json" > /dev/null
 }
-# fioemit PHASE JOB DIR : MiB/s and IOPS from fio's JSON. fio silently lays the file out again
-# if it finds it missing or short; layout= reports fio's own runtime vs the wall time.
+# fioemit PHASE JOB DIR : MiB/s and IOPS from fio's JSON, and fio_runtime_s, fio's own runtime, to
+# compare with the wall time (fio silently lays the file out again if it finds it missing or short)
 fioemit() {
     local r
     r=$($PY - "$OUT/fio-$2.json" "$3" <<'EOF' 2>/dev/null
