@@ -72,6 +72,7 @@ gl_cli "$first" volume start "$GL_VOL" >/dev/null
 wait_for 30 eval "[ \$(gl_cli $first volume status $GL_VOL detail | grep -c '^Online.*: Y') = 3 ]" \
     || die "bricks did not come online"
 
+gl_cli "$first" volume info "$GL_VOL"
 log "gluster: mount $GL_MNT"
 mkdir -p "$GL_MNT"
 mount -t glusterfs "$(gl_ip "$first"):/$GL_VOL" "$GL_MNT"

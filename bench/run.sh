@@ -108,7 +108,7 @@ shoal_version() {
     echo "version_coreutils=$(version_of coreutils)"
     echo "version_gcc=$(gcc -dumpfullversion 2>/dev/null)"
     echo "version_shoal=$(shoal_version)"
-    echo "shoald=${SHOALD:-none}"
+    echo "shoald=${SHOALD:-none}$([ -n "$SHOALD" ] && date -r "$SHOALD" -u '+ (built %Y-%m-%dT%H:%M:%SZ)')"
     echo "repo_commit=$(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo none)"
     sed 's/ /\n/g' "$WP_ROOT/READY" | sed 's/^/dataset_/'
     echo "mode=$([ $QUICK = 1 ] && echo quick || echo full)"

@@ -27,10 +27,12 @@ shoal_server_start() {
         > "$d/shoald.log" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$d/shoald.pid"
-    if ! wait_for 30 grep -q "^shoald ready listen=127.0.0.1:$port" "$d/shoald.log"; then
-        pid_alive "$pid" || warn "shoald exited; last lines of $d/shoald.log:"
+    wait_for 30 eval "grep -q '^shoald ready listen=127.0.0.1:$port' '$d/shoald.log' || ! kill -0 $pid 2>/dev/null"
+    if ! grep -q "^shoald ready listen=127.0.0.1:$port" "$d/shoald.log"; then
+        warn "last lines of $d/shoald.log:"
         tail -n 20 "$d/shoald.log" >&2
-        die "shoald (pid $pid) did not print its ready line within 30 s"
+        pid_alive "$pid" && die "shoald (pid $pid) did not print its ready line within 30 s"
+        die "shoald exited before it was ready"
     fi
     echo "127.0.0.1:$port"
 }
