@@ -258,8 +258,12 @@ Session::Answer Session::HandleFile(const proto::Request& request, std::string& 
         default: break;
       }
       auto handle = FindHandle(id);
-      if (!handle || !handle->fd.valid()) return {.response = BadHandle(id)};
-      const int fd = handle->fd.get();
+      if (!handle) return {.response = BadHandle(id)};
+      // fsync of a directory (fsyncdir) goes through its reader's descriptor.
+      const int fd = handle->fd.valid() ? handle->fd.get()
+                     : (handle->directory && request.has_fsync()) ? handle->directory->fd()
+                                                                   : -1;
+      if (fd < 0) return {.response = BadHandle(id)};
       if (request.has_read()) {
         uint32_t size = std::min(request.read().size(), proto::kIoBytesMax);
         auto read = storage::ReadAt(fd, request.read().offset(), size);

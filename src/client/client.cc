@@ -1,0 +1,164 @@
+#include "client/client.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <future>
+#include <random>
+
+#include "proto/messages.h"
+
+namespace shoal::client {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+
+std::string RandomClientId() {
+  std::random_device random;
+  std::string id(16, '\0');
+  for (auto& c : id) c = static_cast<char>(random());
+  return id;
+}
+
+// Turns a frame that arrived into an error when the server reported one.
+Result<Reply> Checked(Result<Reply> reply) {
+  if (!reply.ok()) return reply;
+  Status status = proto::StatusOf(reply->response);
+  if (!status.ok()) return status;
+  return reply;
+}
+
+}  // namespace
+
+bool RetrySafe(const proto::Request& request) {
+  switch (request.op_case()) {
+    case proto::Request::kHello:
+    case proto::Request::kPing:
+    case proto::Request::kLookup:
+    case proto::Request::kGetAttr:
+    case proto::Request::kSetAttr:
+    case proto::Request::kReadLink:
+    case proto::Request::kOpen:
+    case proto::Request::kRead:
+    case proto::Request::kFsync:
+    case proto::Request::kOpenDir:
+    case proto::Request::kReadDir:
+    case proto::Request::kStatFs:
+    case proto::Request::kGetXattr:
+    case proto::Request::kListXattr:
+    case proto::Request::kSeek:
+    case proto::Request::kGetLock:
+    case proto::Request::kFlush:
+    case proto::Request::kRelease:
+      return true;
+    case proto::Request::kWrite:
+      return !request.write().append();  // a write at an offset lands in the same place twice
+    case proto::Request::kSetXattr:
+      return request.set_xattr().flags() == 0;
+    default:
+      return false;  // create, remove, rename, link...: a second try may see the first one's effect
+  }
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  net::TransportOptions transport{
+      .servers = options.servers,
+      .connect_timeout_ms = options.connect_timeout_ms,
+      .give_up_ms = options.give_up_ms,
+  };
+  auto* hello = transport.hello.mutable_hello();
+  hello->set_protocol_version(kProtocolVersion);
+  hello->set_volume(options.volume);
+  hello->set_client_id(RandomClientId());
+  hello->set_client_name(options.client_name);
+  SHOAL_ASSIGN_OR_RETURN(auto connected, net::ClientTransport::Connect(std::move(transport)));
+  return std::unique_ptr<Client>(new Client(std::move(connected)));
+}
+
+void Client::Call(proto::Request request, std::string trailer, Callback done) {
+  bool retry_safe = RetrySafe(request);
+  transport_->Call(std::move(request), std::move(trailer), retry_safe,
+                   [done = std::move(done)](Result<Reply> reply) { done(Checked(std::move(reply))); });
+}
+
+Result<Reply> Client::CallSync(proto::Request request, std::string trailer) {
+  std::promise<Result<Reply>> promise;
+  auto future = promise.get_future();
+  Call(std::move(request), std::move(trailer), [&promise](Result<Reply> reply) { promise.set_value(std::move(reply)); });
+  return future.get();
+}
+
+std::shared_ptr<OpenFile> Client::Adopt(NodeId node, uint32_t flags, bool directory, uint64_t server_handle) {
+  auto file = std::make_shared<OpenFile>();
+  file->node = node;
+  file->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+  file->directory = directory;
+  file->server_handle = server_handle;
+  file->generation = transport_->generation();
+  return file;
+}
+
+void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done) {
+  proto::Request request;
+  if (file->directory) {
+    request.mutable_open_dir()->set_node(file->node);
+  } else {
+    request.mutable_open()->set_node(file->node);
+    request.mutable_open()->set_flags(file->flags);
+  }
+  const uint64_t generation = transport_->generation();
+  Call(std::move(request), {}, [file, generation, done = std::move(done)](Result<Reply> reply) {
+    if (!reply.ok()) return done(reply.status());
+    const auto& response = reply->response;
+    std::lock_guard lock(file->mutex);
+    file->server_handle = file->directory ? response.open_dir().handle() : response.open().handle();
+    file->generation = generation;
+    done(Status::Ok());
+  });
+}
+
+void Client::CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,
+                        std::string trailer, Callback done) {
+  uint64_t handle = 0;
+  bool current = false;
+  {
+    std::lock_guard lock(file->mutex);
+    handle = file->server_handle;
+    current = file->generation == transport_->generation();
+  }
+  if (!current) {
+    Reopen(file, [this, file, build = std::move(build), trailer = std::move(trailer),
+                  done = std::move(done)](Status reopened) mutable {
+      if (!reopened.ok()) return done(reopened);
+      CallOnFile(std::move(file), std::move(build), std::move(trailer), std::move(done));
+    });
+    return;
+  }
+  // Keep the data for one more try: the connection may drop between our check and the send.
+  std::string retry_trailer = trailer;
+  Call(build(handle), std::move(trailer),
+       [this, file, build, retry_trailer = std::move(retry_trailer), done = std::move(done)](Result<Reply> reply) mutable {
+         if (reply.ok() || reply.status().code() != Code::kBadHandle) return done(std::move(reply));
+         bool stale = false;
+         {
+           std::lock_guard lock(file->mutex);
+           stale = file->generation != transport_->generation();
+         }
+         if (!stale) return done(std::move(reply));
+         CallOnFile(std::move(file), std::move(build), std::move(retry_trailer), std::move(done));
+       });
+}
+
+void Client::Release(std::shared_ptr<OpenFile> file) {
+  uint64_t handle = 0;
+  {
+    std::lock_guard lock(file->mutex);
+    if (file->generation != transport_->generation()) return;  // the server already let go
+    handle = file->server_handle;
+  }
+  proto::Request request;
+  request.mutable_release()->set_handle(handle);
+  Call(std::move(request), {}, [](Result<Reply>) {});
+}
+
+}  // namespace shoal::client

@@ -1,0 +1,79 @@
+// Client: a mounted volume's connection to its server, with no FUSE in it (the FUSE adapter and
+// tests both sit on top of it).
+//
+// Requests are protobuf messages; replies come back through a callback, on the transport's
+// thread, with the server's error status already turned into a Result error. The client decides
+// which requests are safe to resend after a reconnect (RetrySafe) and keeps open files usable
+// across server restarts: a file opened on an earlier connection is reopened by node id, without
+// O_CREAT/O_EXCL/O_TRUNC, the first time it is used again.
+//
+// Thread-safe. Callbacks must be quick and must not wait for another reply.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/host_port.h"
+#include "common/status.h"
+#include "net/client_transport.h"
+#include "proto/shoal.pb.h"
+
+namespace shoal::client {
+
+using NodeId = uint64_t;
+using Reply = net::Reply;
+using Callback = std::function<void(Result<Reply>)>;
+
+struct ClientOptions {
+  std::vector<HostPort> servers;  // the first one, then the backups
+  std::string volume;
+  std::string client_name;        // for the server's logs
+  int connect_timeout_ms = 3000;
+  int give_up_ms = 5000;          // how long an operation waits for a lost server
+};
+
+// An open file or directory as the client knows it.
+struct OpenFile {
+  NodeId node = 0;
+  uint32_t flags = 0;  // as opened, for a reopen
+  bool directory = false;
+
+  std::mutex mutex;
+  uint64_t server_handle = 0;  // guarded by mutex
+  uint64_t generation = 0;     // guarded by mutex: the connection server_handle belongs to
+};
+
+// Whether `request` may be sent again after a lost connection without changing its effect.
+bool RetrySafe(const proto::Request& request);
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+
+  const proto::Attr& root() const { return transport_->hello().root(); }
+  uint32_t max_io_bytes() const { return transport_->hello().max_io_bytes(); }
+
+  void Call(proto::Request request, std::string trailer, Callback done);
+  Result<Reply> CallSync(proto::Request request, std::string trailer = {});
+
+  // Makes an OpenFile from a successful open/create/opendir reply.
+  std::shared_ptr<OpenFile> Adopt(NodeId node, uint32_t flags, bool directory, uint64_t server_handle);
+  // Sends the request that `build` makes for the file's current server handle, reopening the
+  // file first if the connection it was opened on is gone.
+  void CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,
+                  std::string trailer, Callback done);
+  // Lets go of the file on the server (nothing to do if its connection is gone).
+  void Release(std::shared_ptr<OpenFile> file);
+
+ private:
+  explicit Client(std::unique_ptr<net::ClientTransport> transport) : transport_(std::move(transport)) {}
+  void Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done);
+
+  std::unique_ptr<net::ClientTransport> transport_;
+};
+
+}  // namespace shoal::client

@@ -1,0 +1,275 @@
+#include "fuse/adapter.h"
+#include "fuse/adapter_internal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace shoal::fuse {
+namespace {
+
+// ---------------------------------------------------------------- session
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  Adapter& adapter = *static_cast<Adapter*>(userdata);
+  conn->max_write = adapter.client.max_io_bytes();
+  conn->max_readahead = adapter.client.max_io_bytes();
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  uint32_t wanted = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_READDIRPLUS |
+                    FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_AUTO_INVAL_DATA |
+                    FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_EXPORT_SUPPORT;
+  conn->want |= wanted & conn->capable;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // the kernel would trust its own sizes: wrong for a shared volume
+  spdlog::info("fuse.init max_write={} capable={:#x} want={:#x}", conn->max_write, conn->capable, conn->want);
+}
+
+// ---------------------------------------------------------------- names and attributes
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  proto::Request request;
+  request.mutable_lookup()->set_parent(parent);
+  request.mutable_lookup()->set_name(name);
+  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+    Adapter& adapter = Of(req);
+    if (!reply.ok() && reply.status().code() == Code::kNotFound && adapter.options.negative_timeout_s > 0) {
+      fuse_entry_param e{};  // ino 0: "no such name", cached for entry_timeout
+      e.entry_timeout = adapter.options.negative_timeout_s;
+      fuse_reply_entry(req, &e);
+      return;
+    }
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.lookup().entry(); });
+  });
+}
+
+void Forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+
+void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
+
+void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  proto::Request request;
+  request.mutable_get_attr()->set_node(ino);
+  auto reply_attr = [req](const Reply& reply) {
+    struct stat st = StatOf(reply.response.get_attr().attr());
+    fuse_reply_attr(req, &st, Of(req).options.attr_timeout_s);
+  };
+  if (fi != nullptr && !FileOf(fi)->directory) {
+    // Through the open file: still answers for a file whose last name was removed.
+    AskOnFile(req, fi, [ino](uint64_t handle) {
+      proto::Request r;
+      r.mutable_get_attr()->set_node(ino);
+      r.mutable_get_attr()->set_handle(handle);
+      return r;
+    }, reply_attr);
+    return;
+  }
+  Ask(req, std::move(request), reply_attr);
+}
+
+void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  proto::SetAttrRequest set;
+  set.set_node(ino);
+  uint32_t fields = 0;
+  if (to_set & FUSE_SET_ATTR_MODE) fields |= proto::SET_ATTR_MODE, set.set_mode(attr->st_mode);
+  if (to_set & FUSE_SET_ATTR_UID) fields |= proto::SET_ATTR_UID, set.set_uid(attr->st_uid);
+  if (to_set & FUSE_SET_ATTR_GID) fields |= proto::SET_ATTR_GID, set.set_gid(attr->st_gid);
+  if (to_set & FUSE_SET_ATTR_SIZE) fields |= proto::SET_ATTR_SIZE, set.set_size(attr->st_size);
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) fields |= proto::SET_ATTR_ATIME_NOW;
+  else if (to_set & FUSE_SET_ATTR_ATIME)
+    fields |= proto::SET_ATTR_ATIME, set.set_atime_ns(attr->st_atim.tv_sec * 1'000'000'000LL + attr->st_atim.tv_nsec);
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) fields |= proto::SET_ATTR_MTIME_NOW;
+  else if (to_set & FUSE_SET_ATTR_MTIME)
+    fields |= proto::SET_ATTR_MTIME, set.set_mtime_ns(attr->st_mtim.tv_sec * 1'000'000'000LL + attr->st_mtim.tv_nsec);
+  set.set_fields(fields);
+  *set.mutable_caller() = CallerOf(req);
+  auto reply_attr = [req](const Reply& reply) {
+    struct stat st = StatOf(reply.response.set_attr().attr());
+    fuse_reply_attr(req, &st, Of(req).options.attr_timeout_s);
+  };
+  if (fi != nullptr && !FileOf(fi)->directory) {
+    AskOnFile(req, fi, [set](uint64_t handle) {
+      proto::Request r;
+      *r.mutable_set_attr() = set;
+      r.mutable_set_attr()->set_handle(handle);
+      return r;
+    }, reply_attr);
+    return;
+  }
+  proto::Request request;
+  *request.mutable_set_attr() = std::move(set);
+  Ask(req, std::move(request), reply_attr);
+}
+
+void ReadLink(fuse_req_t req, fuse_ino_t ino) {
+  proto::Request request;
+  request.mutable_read_link()->set_node(ino);
+  Ask(req, std::move(request), [req](const Reply& reply) { fuse_reply_readlink(req, reply.response.read_link().target().c_str()); });
+}
+
+void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  proto::Request request;
+  auto* make = request.mutable_make_node();
+  make->set_parent(parent);
+  make->set_name(name);
+  make->set_mode(mode);
+  make->set_rdev(rdev);
+  *make->mutable_caller() = CallerOf(req);
+  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); });
+  });
+}
+
+void MakeDirectory(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  MakeNode(req, parent, name, (mode & 07777) | S_IFDIR, 0);
+}
+
+void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  proto::Request request;
+  auto* symlink = request.mutable_symlink();
+  symlink->set_parent(parent);
+  symlink->set_name(name);
+  symlink->set_target(target);
+  *symlink->mutable_caller() = CallerOf(req);
+  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); });
+  });
+}
+
+void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+  proto::Request request;
+  request.mutable_link()->set_node(ino);
+  request.mutable_link()->set_new_parent(new_parent);
+  request.mutable_link()->set_new_name(new_name);
+  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); });
+  });
+}
+
+void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool directory) {
+  proto::Request request;
+  request.mutable_remove()->set_parent(parent);
+  request.mutable_remove()->set_name(name);
+  request.mutable_remove()->set_directory(directory);
+  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+}
+
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) { Remove(req, parent, name, false); }
+void RemoveDirectory(fuse_req_t req, fuse_ino_t parent, const char* name) { Remove(req, parent, name, true); }
+
+void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
+            unsigned int flags) {
+  proto::Request request;
+  auto* rename = request.mutable_rename();
+  rename->set_parent(parent);
+  rename->set_name(name);
+  rename->set_new_parent(new_parent);
+  rename->set_new_name(new_name);
+  rename->set_flags(flags);
+  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+}
+
+void StatFs(fuse_req_t req, fuse_ino_t) {
+  proto::Request request;
+  request.mutable_stat_fs();
+  Ask(req, std::move(request), [req](const Reply& reply) {
+    const auto& s = reply.response.stat_fs();
+    struct statvfs st {};
+    st.f_bsize = s.block_size();
+    st.f_frsize = s.fragment_size();
+    st.f_blocks = s.blocks();
+    st.f_bfree = s.blocks_free();
+    st.f_bavail = s.blocks_available();
+    st.f_files = s.files();
+    st.f_ffree = s.files_free();
+    st.f_favail = s.files_free();
+    st.f_namemax = s.name_max();
+    fuse_reply_statfs(req, &st);
+  });
+}
+
+// ---------------------------------------------------------------- xattrs
+
+void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  proto::Request request;
+  auto* set = request.mutable_set_xattr();
+  set->set_node(ino);
+  set->set_name(name);
+  set->set_value(std::string(value, size));
+  set->set_flags(flags);
+  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+}
+
+void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  proto::Request request;
+  request.mutable_get_xattr()->set_node(ino);
+  request.mutable_get_xattr()->set_name(name);
+  request.mutable_get_xattr()->set_size(static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX)));
+  Ask(req, std::move(request), [req, size](const Reply& reply) {
+    const auto& got = reply.response.get_xattr();
+    if (size == 0) {
+      fuse_reply_xattr(req, got.size());
+    } else {
+      fuse_reply_buf(req, got.value().data(), got.value().size());
+    }
+  });
+}
+
+void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  proto::Request request;
+  request.mutable_list_xattr()->set_node(ino);
+  request.mutable_list_xattr()->set_size(static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX)));
+  Ask(req, std::move(request), [req, size](const Reply& reply) {
+    const auto& list = reply.response.list_xattr();
+    if (size == 0) {
+      fuse_reply_xattr(req, list.size());
+    } else {
+      fuse_reply_buf(req, list.names().data(), list.names().size());
+    }
+  });
+}
+
+void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  proto::Request request;
+  request.mutable_remove_xattr()->set_node(ino);
+  request.mutable_remove_xattr()->set_name(name);
+  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+}
+
+}  // namespace
+
+void RegisterFileOperations(fuse_lowlevel_ops& ops);  // adapter_files.cc
+
+const fuse_lowlevel_ops& Operations() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o{};
+    o.init = Init;
+    o.lookup = Lookup;
+    o.forget = Forget;
+    o.forget_multi = ForgetMulti;
+    o.getattr = GetAttr;
+    o.setattr = SetAttr;
+    o.readlink = ReadLink;
+    o.mknod = MakeNode;
+    o.mkdir = MakeDirectory;
+    o.symlink = Symlink;
+    o.link = Link;
+    o.unlink = Unlink;
+    o.rmdir = RemoveDirectory;
+    o.rename = Rename;
+    o.statfs = StatFs;
+    o.setxattr = SetXattr;
+    o.getxattr = GetXattr;
+    o.listxattr = ListXattr;
+    o.removexattr = RemoveXattr;
+    RegisterFileOperations(o);
+    return o;
+  }();
+  return ops;
+}
+
+}  // namespace shoal::fuse

@@ -1,0 +1,42 @@
+// The FUSE adapter: libfuse's low-level operations, each turned into one request to the server.
+//
+// Rules (after libfuse's passthrough_ll): every callback replies exactly once, from the reply
+// site of its completion (usually on the transport's thread, since fuse_reply_* is thread-safe);
+// errno appears only here, through ErrnoFromCode; state reaches callbacks through the session's
+// userdata, never through globals. Node ids are the kernel's inode numbers as they are, so the
+// adapter keeps no inode table: lookup counts and forget need no bookkeeping, and memory does not
+// grow with the number of files the kernel has seen.
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "client/client.h"
+#include "fuse/mount_options.h"
+
+namespace shoal::fuse {
+
+// Everything the callbacks share; the session's userdata.
+struct Adapter {
+  client::Client& client;
+  const MountOptions& options;
+
+  // Version (mtime, size) of files as last opened here: an unchanged file keeps its page cache.
+  std::mutex versions_mutex;
+  std::unordered_map<client::NodeId, std::pair<int64_t, uint64_t>> versions;  // guarded by versions_mutex
+
+  // Files on which a POSIX lock was ever taken through this mount: only their close (flush) has
+  // to reach the server, to drop the closing owner's locks.
+  std::mutex locked_mutex;
+  std::unordered_set<client::NodeId> locked;  // guarded by locked_mutex
+};
+
+// The table of operations to give fuse_session_new.
+const fuse_lowlevel_ops& Operations();
+
+}  // namespace shoal::fuse

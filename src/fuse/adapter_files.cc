@@ -1,0 +1,331 @@
+// The FUSE adapter: open files and directories, data, and locks.
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <future>
+#include <thread>
+
+#include "fuse/adapter_internal.h"
+
+namespace shoal::fuse {
+namespace {
+
+constexpr size_t kVersionsMax = 1 << 17;
+
+// Whether the kernel may keep the pages it caches for `attr`'s file: only if the file has not
+// changed (same mtime and size) since this mount last opened it.
+bool KeepCache(Adapter& adapter, const proto::Attr& attr) {
+  std::lock_guard lock(adapter.versions_mutex);
+  auto version = std::pair{attr.mtime_ns(), attr.size()};
+  auto [it, inserted] = adapter.versions.try_emplace(attr.ino(), version);
+  bool unchanged = !inserted && it->second == version;
+  it->second = version;
+  if (adapter.versions.size() > kVersionsMax) adapter.versions.clear();  // bounded memory
+  return unchanged;
+}
+
+proto::Lock LockOf(const struct flock& fl) {
+  proto::Lock lock;
+  lock.set_type(fl.l_type == F_RDLCK ? proto::LOCK_TYPE_READ
+                : fl.l_type == F_WRLCK ? proto::LOCK_TYPE_WRITE
+                                       : proto::LOCK_TYPE_UNLOCK);
+  lock.set_start(fl.l_start);
+  lock.set_length(fl.l_len);
+  lock.set_pid(fl.l_pid);
+  return lock;
+}
+
+Result<Reply> WaitOnFile(Adapter& adapter, std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t)> build) {
+  std::promise<Result<Reply>> promise;
+  auto future = promise.get_future();
+  adapter.client.CallOnFile(std::move(file), std::move(build), {},
+                            [&promise](Result<Reply> reply) { promise.set_value(std::move(reply)); });
+  return future.get();
+}
+
+// Takes a lock, waiting (on this FUSE thread) while another owner holds a conflicting one if
+// `wait` is set. The server never blocks; we ask again with backoff until granted or interrupted.
+int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, bool wait) {
+  Adapter& adapter = Of(req);
+  auto delay = std::chrono::milliseconds(5);
+  for (;;) {
+    auto reply = WaitOnFile(adapter, FileOf(fi), build);
+    if (reply.ok()) return 0;
+    if (reply.status().code() != Code::kWouldBlock || !wait) return Errno(reply.status());
+    if (fuse_req_interrupted(req)) return EINTR;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  }
+}
+
+// ---------------------------------------------------------------- files
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  proto::Request request;
+  request.mutable_open()->set_node(ino);
+  request.mutable_open()->set_flags(fi->flags);
+  const int flags = fi->flags;
+  Of(req).client.Call(std::move(request), {}, [req, ino, flags](Result<Reply> reply) {
+    if (!reply.ok()) {
+      fuse_reply_err(req, Errno(reply.status()));
+      return;
+    }
+    Adapter& adapter = Of(req);
+    const auto& open = reply->response.open();
+    fuse_file_info info{};
+    info.flags = flags;
+    info.keep_cache = KeepCache(adapter, open.attr()) && !(flags & O_TRUNC);
+    SetFile(&info, adapter.client.Adopt(ino, flags, /*directory=*/false, open.handle()));
+    if (fuse_reply_open(req, &info) != 0) {
+      adapter.client.Release(FileOf(&info));
+      delete &FileOf(&info);
+    }
+  });
+}
+
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  proto::Request request;
+  auto* create = request.mutable_create();
+  create->set_parent(parent);
+  create->set_name(name);
+  create->set_mode(mode);
+  create->set_flags(fi->flags);
+  *create->mutable_caller() = CallerOf(req);
+  const int flags = fi->flags;
+  Of(req).client.Call(std::move(request), {}, [req, flags](Result<Reply> reply) {
+    if (!reply.ok()) {
+      fuse_reply_err(req, Errno(reply.status()));
+      return;
+    }
+    Adapter& adapter = Of(req);
+    const auto& created = reply->response.create();
+    fuse_entry_param e = EntryOf(adapter, created.entry().attr());
+    KeepCache(adapter, created.entry().attr());
+    fuse_file_info info{};
+    info.flags = flags;
+    SetFile(&info, adapter.client.Adopt(e.ino, flags, /*directory=*/false, created.handle()));
+    if (fuse_reply_create(req, &e, &info) != 0) {
+      adapter.client.Release(FileOf(&info));
+      delete &FileOf(&info);
+    }
+  });
+}
+
+void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  AskOnFile(req, fi, [size, offset](uint64_t handle) {
+    proto::Request r;
+    r.mutable_read()->set_handle(handle);
+    r.mutable_read()->set_offset(offset);
+    r.mutable_read()->set_size(static_cast<uint32_t>(size));
+    return r;
+  }, [req](const Reply& reply) { fuse_reply_buf(req, reply.trailer.data(), reply.trailer.size()); });
+}
+
+void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
+  const bool append = fi->flags & O_APPEND;
+  AskOnFile(req, fi, [offset, append](uint64_t handle) {
+    proto::Request r;
+    r.mutable_write()->set_handle(handle);
+    r.mutable_write()->set_offset(offset);
+    r.mutable_write()->set_append(append);
+    return r;
+  }, [req](const Reply& reply) { fuse_reply_write(req, reply.response.write().written()); }, std::string(data, size));
+}
+
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Adapter& adapter = Of(req);
+  {
+    std::lock_guard lock(adapter.locked_mutex);
+    if (!adapter.locked.contains(ino)) return ReplyOk(req);  // nothing on the server to let go of
+  }
+  const uint64_t owner = fi->lock_owner;
+  AskOnFile(req, fi, [owner](uint64_t handle) {
+    proto::Request r;
+    r.mutable_flush()->set_handle(handle);
+    r.mutable_flush()->set_owner(owner);
+    return r;
+  }, [req](const Reply&) { ReplyOk(req); });
+}
+
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Of(req).client.Release(FileOf(fi));
+  delete &FileOf(fi);
+  ReplyOk(req);
+}
+
+void Fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  AskOnFile(req, fi, [datasync](uint64_t handle) {
+    proto::Request r;
+    r.mutable_fsync()->set_handle(handle);
+    r.mutable_fsync()->set_data_only(datasync != 0);
+    return r;
+  }, [req](const Reply&) { ReplyOk(req); });
+}
+
+void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length, fuse_file_info* fi) {
+  AskOnFile(req, fi, [mode, offset, length](uint64_t handle) {
+    proto::Request r;
+    r.mutable_fallocate()->set_handle(handle);
+    r.mutable_fallocate()->set_mode(mode);
+    r.mutable_fallocate()->set_offset(offset);
+    r.mutable_fallocate()->set_length(length);
+    return r;
+  }, [req](const Reply&) { ReplyOk(req); });
+}
+
+void Seek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info* fi) {
+  AskOnFile(req, fi, [offset, whence](uint64_t handle) {
+    proto::Request r;
+    r.mutable_seek()->set_handle(handle);
+    r.mutable_seek()->set_offset(offset);
+    r.mutable_seek()->set_whence(whence);
+    return r;
+  }, [req](const Reply& reply) { fuse_reply_lseek(req, static_cast<off_t>(reply.response.seek().offset())); });
+}
+
+// ---------------------------------------------------------------- directories
+
+void OpenDirectory(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  proto::Request request;
+  request.mutable_open_dir()->set_node(ino);
+  Ask(req, std::move(request), [req, ino](const Reply& reply) {
+    Adapter& adapter = Of(req);
+    fuse_file_info info{};
+    SetFile(&info, adapter.client.Adopt(ino, O_RDONLY | O_DIRECTORY, /*directory=*/true, reply.response.open_dir().handle()));
+    if (fuse_reply_open(req, &info) != 0) {
+      adapter.client.Release(FileOf(&info));
+      delete &FileOf(&info);
+    }
+  });
+}
+
+void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
+  // The smallest entry takes 24 (plain) or 152 (plus) bytes of the kernel's buffer.
+  const uint32_t entries_max = static_cast<uint32_t>(size / (plus ? 152 : 24) + 1);
+  AskOnFile(req, fi, [offset, entries_max, plus](uint64_t handle) {
+    proto::Request r;
+    auto* read_dir = r.mutable_read_dir();
+    read_dir->set_handle(handle);
+    read_dir->set_cookie(static_cast<uint64_t>(offset));
+    read_dir->set_max_entries(entries_max);
+    read_dir->set_plus(plus);
+    return r;
+  }, [req, size, plus](const Reply& reply) {
+    Adapter& adapter = Of(req);
+    std::string buffer(size, '\0');
+    size_t used = 0;
+    for (const auto& entry : reply.response.read_dir().entries()) {
+      const bool dot = entry.name() == "." || entry.name() == "..";
+      size_t room = size - used;
+      size_t needed = 0;
+      if (plus) {
+        fuse_entry_param e{};
+        if (dot) {
+          e.attr.st_ino = entry.attr().ino();
+          e.attr.st_mode = entry.type() << 12;
+        } else {
+          e = EntryOf(adapter, entry.attr());
+        }
+        needed = fuse_add_direntry_plus(req, buffer.data() + used, room, entry.name().c_str(), &e, entry.cookie());
+      } else {
+        struct stat st {};
+        st.st_ino = entry.attr().ino();
+        st.st_mode = entry.type() << 12;
+        needed = fuse_add_direntry(req, buffer.data() + used, room, entry.name().c_str(), &st, entry.cookie());
+      }
+      if (needed > room) break;  // the rest comes with the next call, from this entry's cookie
+      used += needed;
+    }
+    fuse_reply_buf(req, buffer.data(), used);
+  });
+}
+
+void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  ReadDirectory(req, size, offset, fi, false);
+}
+
+void ReadDirPlus(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  ReadDirectory(req, size, offset, fi, true);
+}
+
+void ReleaseDirectory(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { Release(req, ino, fi); }
+
+void FsyncDirectory(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) { Fsync(req, ino, datasync, fi); }
+
+// ---------------------------------------------------------------- locks
+
+void GetLock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, struct flock* fl) {
+  const uint64_t owner = fi->lock_owner;
+  proto::Lock wanted = LockOf(*fl);
+  AskOnFile(req, fi, [owner, wanted](uint64_t handle) {
+    proto::Request r;
+    r.mutable_get_lock()->set_handle(handle);
+    r.mutable_get_lock()->set_owner(owner);
+    *r.mutable_get_lock()->mutable_lock() = wanted;
+    return r;
+  }, [req, asked = *fl](const Reply& reply) {
+    struct flock found = asked;
+    const auto& lock = reply.response.get_lock().lock();
+    found.l_type = lock.type() == proto::LOCK_TYPE_READ ? F_RDLCK : lock.type() == proto::LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+    if (found.l_type != F_UNLCK) {
+      found.l_whence = SEEK_SET;
+      found.l_start = static_cast<off_t>(lock.start());
+      found.l_len = static_cast<off_t>(lock.length());
+      found.l_pid = 0;  // the holder may be on another machine
+    }
+    fuse_reply_lock(req, &found);
+  });
+}
+
+void SetLock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* fl, int sleep) {
+  Adapter& adapter = Of(req);
+  if (fl->l_type != F_UNLCK) {
+    std::lock_guard lock(adapter.locked_mutex);
+    adapter.locked.insert(ino);
+  }
+  const uint64_t owner = fi->lock_owner;
+  proto::Lock wanted = LockOf(*fl);
+  fuse_reply_err(req, TakeLock(req, fi, [owner, wanted](uint64_t handle) {
+    proto::Request r;
+    r.mutable_set_lock()->set_handle(handle);
+    r.mutable_set_lock()->set_owner(owner);
+    *r.mutable_set_lock()->mutable_lock() = wanted;
+    return r;
+  }, sleep != 0));
+}
+
+void Flock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, int op) {
+  proto::Lock wanted;
+  wanted.set_type((op & LOCK_SH) ? proto::LOCK_TYPE_READ : (op & LOCK_EX) ? proto::LOCK_TYPE_WRITE : proto::LOCK_TYPE_UNLOCK);
+  fuse_reply_err(req, TakeLock(req, fi, [wanted](uint64_t handle) {
+    proto::Request r;
+    r.mutable_set_lock()->set_handle(handle);
+    r.mutable_set_lock()->set_whole_file(true);
+    *r.mutable_set_lock()->mutable_lock() = wanted;
+    return r;
+  }, !(op & LOCK_NB)));
+}
+
+}  // namespace
+
+void RegisterFileOperations(fuse_lowlevel_ops& o) {
+  o.open = Open;
+  o.create = Create;
+  o.read = Read;
+  o.write = Write;
+  o.flush = Flush;
+  o.release = Release;
+  o.fsync = Fsync;
+  o.fallocate = Fallocate;
+  o.lseek = Seek;
+  o.opendir = OpenDirectory;
+  o.readdir = ReadDir;
+  o.readdirplus = ReadDirPlus;
+  o.releasedir = ReleaseDirectory;
+  o.fsyncdir = FsyncDirectory;
+  o.getlk = GetLock;
+  o.setlk = SetLock;
+  o.flock = Flock;
+}
+
+}  // namespace shoal::fuse

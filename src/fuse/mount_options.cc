@@ -1,0 +1,102 @@
+#include "fuse/mount_options.h"
+
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace shoal::fuse {
+namespace {
+
+const std::set<std::string, std::less<>> kIgnored = {
+    "defaults", "_netdev", "auto", "noauto", "user", "nouser", "users", "nofail", "owner", "group", "comment",
+};
+const std::set<std::string, std::less<>> kPassedToKernel = {
+    "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "noatime", "atime", "relatime",
+    "norelatime", "strictatime", "sync", "async", "dirsync", "allow_other", "allow_root",
+};
+
+Result<double> Seconds(std::string_view key, std::string_view value) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0 || seconds > 86400)
+    return Status(Code::kInvalidArgument, fmt::format("option {}: '{}' is not a number of seconds", key, value));
+  return seconds;
+}
+
+Status ApplyOption(MountOptions& options, std::string_view option) {
+  auto eq = option.find('=');
+  std::string key(option.substr(0, eq));
+  std::string_view value = eq == std::string_view::npos ? std::string_view{} : option.substr(eq + 1);
+  if (kIgnored.contains(key) || key.starts_with("x-")) return Status::Ok();
+  if (kPassedToKernel.contains(key)) {
+    options.fuse_options.emplace_back(option);
+    return Status::Ok();
+  }
+  if (key == "foreground") {
+    options.foreground = true;
+  } else if (key == "backup-servers" || key == "backup-volfile-servers") {
+    size_t at = 0;
+    while (at <= value.size()) {
+      size_t next = value.find_first_of(":,", at);
+      // H:PORT or H alone, servers separated by ':' as in Gluster: a part that is all digits is a port.
+      std::string_view part = value.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+      bool is_port = !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
+      if (is_port && !options.servers.empty() && options.servers.size() > 1) {
+        SHOAL_ASSIGN_OR_RETURN(HostPort with_port, ParseHostPort(options.servers.back().host + ":" + std::string(part)));
+        options.servers.back() = with_port;
+      } else if (!part.empty()) {
+        SHOAL_ASSIGN_OR_RETURN(HostPort server, ParseHostPort(part));
+        options.servers.push_back(server);
+      }
+      if (next == std::string_view::npos) break;
+      at = next + 1;
+    }
+  } else if (key == "attr-timeout") {
+    SHOAL_ASSIGN_OR_RETURN(options.attr_timeout_s, Seconds(key, value));
+  } else if (key == "entry-timeout") {
+    SHOAL_ASSIGN_OR_RETURN(options.entry_timeout_s, Seconds(key, value));
+  } else if (key == "negative-timeout") {
+    SHOAL_ASSIGN_OR_RETURN(options.negative_timeout_s, Seconds(key, value));
+  } else if (key == "connect-timeout") {
+    SHOAL_ASSIGN_OR_RETURN(double seconds, Seconds(key, value));
+    options.connect_timeout_ms = static_cast<int>(seconds * 1000);
+  } else if (key == "log-file") {
+    options.log_file = value;
+  } else if (key == "log-level") {
+    options.log_level = value;
+  } else {
+    return Status(Code::kInvalidArgument, fmt::format("unknown mount option '{}'", key));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<MountOptions> ParseMountOptions(const std::string& spec, const std::string& mountpoint,
+                                       const std::vector<std::string>& option_lists) {
+  MountOptions options;
+  auto split = spec.find(":/");
+  if (split == std::string::npos || split == 0)
+    return Status(Code::kInvalidArgument, fmt::format("'{}' is not HOST[:PORT]:/VOLUME", spec));
+  SHOAL_ASSIGN_OR_RETURN(HostPort server, ParseHostPort(spec.substr(0, split)));
+  options.servers.push_back(server);
+  options.volume = spec.substr(split + 2);
+  if (options.volume.empty() || options.volume.find('/') != std::string::npos)
+    return Status(Code::kInvalidArgument, fmt::format("'{}' does not name a volume", spec));
+  if (mountpoint.empty()) return Status(Code::kInvalidArgument, "no mount point given");
+  options.mountpoint = mountpoint;
+  for (const auto& list : option_lists) {
+    size_t at = 0;
+    while (at <= list.size()) {
+      size_t comma = list.find(',', at);
+      std::string_view option(list.data() + at, (comma == std::string::npos ? list.size() : comma) - at);
+      if (!option.empty()) SHOAL_RETURN_IF_ERROR(ApplyOption(options, option));
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+  }
+  return options;
+}
+
+}  // namespace shoal::fuse

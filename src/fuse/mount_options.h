@@ -1,0 +1,38 @@
+// MountOptions: what `shoal mount`, `mount -t shoal` and fstab lines say about a mount.
+//
+//   SPEC = HOST[:PORT]:/VOLUME
+//   -o backup-servers=H2[:P]:H3[:P], attr-timeout=S, entry-timeout=S, negative-timeout=S,
+//      connect-timeout=S, log-file=PATH, log-level=L, foreground, ro, and the generic mount
+//      options (rw, nosuid, nodev, noexec, noatime, allow_other, ...). Options that only
+//      mean something to mount(8) or to boot ordering (defaults, _netdev, auto, noauto, user,
+//      nofail, x-systemd.*) are accepted and ignored.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/host_port.h"
+#include "common/status.h"
+
+namespace shoal::fuse {
+
+struct MountOptions {
+  std::vector<HostPort> servers;  // the server in SPEC, then the backup servers
+  std::string volume;
+  std::string mountpoint;
+  bool foreground = false;
+  double attr_timeout_s = 1.0;
+  double entry_timeout_s = 1.0;
+  double negative_timeout_s = 1.0;
+  int connect_timeout_ms = 3000;
+  int give_up_ms = 5000;
+  std::string log_file;
+  std::string log_level = "info";
+  std::vector<std::string> fuse_options;  // passed to the kernel mount: ro, nosuid, allow_other...
+};
+
+// Parses SPEC and the comma-separated -o list (which may be empty).
+Result<MountOptions> ParseMountOptions(const std::string& spec, const std::string& mountpoint,
+                                       const std::vector<std::string>& option_lists);
+
+}  // namespace shoal::fuse
