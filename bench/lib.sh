@@ -18,7 +18,7 @@ OUT_BASE=${OUT_BASE:-/tmp/shoal-bench-results}
 WP_ROOT=${WP_ROOT:-/srv/wp-src}
 WP_SRC=${WP_SRC:-$WP_ROOT/wordpress}
 LOCAL_DIR=$SHB_BASE/local
-BACKUP_BASE=$SHB_BASE/backup
+BACKUP_BASE=${BACKUP_BASE:-$SHB_BASE/backup}
 # Debian's matplotlib lives in the system interpreter, not in whatever python3 is first in PATH.
 PY=/usr/bin/python3
 

@@ -48,7 +48,6 @@ if [ $QUICK = 1 ]; then
 else
     export PHP_ROUNDS=10 SMALL_FILES=10000 SMALL_DIRS=100 SMALL_SIZE=4096 FIO_SIZE=1g RAND_SECS=20 PHASE_TIMEOUT=900
 fi
-export BACKUP_BASE
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 [ -n "$RUN_DIR" ] || RUN_DIR=$OUT_BASE/$STAMP$([ $QUICK = 1 ] && echo -quick)
