@@ -27,7 +27,7 @@ shoal_server_start() {
         > "$d/shoald.log" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$d/shoald.pid"
-    wait_for 30 eval "grep -q '^shoald ready listen=127.0.0.1:$port' '$d/shoald.log' || ! kill -0 $pid 2>/dev/null"
+    wait_for 30 eval "grep -qs '^shoald ready listen=127.0.0.1:$port' '$d/shoald.log' || ! kill -0 $pid 2>/dev/null"
     if ! grep -q "^shoald ready listen=127.0.0.1:$port" "$d/shoald.log"; then
         warn "last lines of $d/shoald.log:"
         tail -n 20 "$d/shoald.log" >&2
