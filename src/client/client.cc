@@ -110,10 +110,12 @@ void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> 
   Call(std::move(request), {}, [file, generation, done = std::move(done)](Result<Reply> reply) {
     if (!reply.ok()) return done(reply.status());
     const auto& response = reply->response;
-    std::lock_guard lock(file->mutex);
-    file->server_handle = file->directory ? response.open_dir().handle() : response.open().handle();
-    file->generation = generation;
-    done(Status::Ok());
+    {
+      std::lock_guard lock(file->mutex);
+      file->server_handle = file->directory ? response.open_dir().handle() : response.open().handle();
+      file->generation = generation;
+    }
+    done(Status::Ok());  // outside the lock: it sends the request that was waiting for the reopen
   });
 }
 

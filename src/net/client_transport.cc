@@ -74,12 +74,14 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
   auto deadline = Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
   int backoff_ms = 50;
   asio::steady_timer timer(io_);
+  retry_timer_ = &timer;
   while (!stopping_) {
     std::vector<std::string> errors;
     for (const auto& address : options_.servers) {
       Status status = co_await TryConnect(address);
       if (status.ok()) {
         connecting_ = false;
+        retry_timer_ = nullptr;
         co_return;
       }
       errors.push_back(fmt::format("{}: {}", address.ToString(), status.message()));
@@ -88,15 +90,17 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
     if (first_connect_ && Clock::now() >= deadline) {
       auto done = std::exchange(first_connect_, nullptr);
       connecting_ = false;
+      retry_timer_ = nullptr;
       done(Status(Code::kUnavailable, "cannot reach " + last_error_));
       co_return;
     }
     timer.expires_after(std::chrono::milliseconds(backoff_ms));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    backoff_ms = std::min(backoff_ms * 2, 1000);
+    backoff_ms = std::exchange(retry_now_, false) ? 50 : std::min(backoff_ms * 2, 1000);
   }
   connecting_ = false;
+  retry_timer_ = nullptr;
 }
 
 asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
@@ -140,6 +144,7 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
 
 asio::awaitable<void> ClientTransport::Heartbeat() {
   asio::steady_timer timer(io_);
+  retry_timer_ = &timer;
   while (!stopping_) {
     timer.expires_after(std::chrono::milliseconds(100));
     boost::system::error_code ec;
@@ -159,8 +164,16 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
         ping.mutable_ping();
         connection_->Send(RequestFrame(kPingId, ping, {}));
       }
-    } else if (!first_connect_ && now - down_since_ > std::chrono::milliseconds(options_.give_up_ms)) {
-      FailPending(Status(Code::kUnavailable, "no server reachable: " + last_error_), /*only_unsent=*/true);
+    } else if (!first_connect_) {
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.sent || it->second.deadline > now) {
+          ++it;
+          continue;
+        }
+        Callback done = std::move(it->second.done);
+        it = pending_.erase(it);
+        done(Status(Code::kUnavailable, "no server reachable: " + last_error_));
+      }
     }
   }
 }
@@ -250,13 +263,18 @@ void ClientTransport::Call(proto::Request request, std::string trailer, bool ret
       return;
     }
     uint64_t id = next_id_++;
-    if (!ready_ && Clock::now() - down_since_ > std::chrono::milliseconds(options_.give_up_ms)) {
-      done(Status(Code::kUnavailable, "no server reachable: " + last_error_));
-      return;
+    auto now = Clock::now();
+    auto wait = std::chrono::milliseconds(options_.give_up_ms);
+    if (!ready_ && now - down_since_ > wait) {
+      // Long gone: try again right away, but do not make every call wait the full time.
+      wait = std::min(wait, std::chrono::milliseconds(1000));
+      retry_now_ = true;
+      if (retry_timer_) retry_timer_->cancel();
     }
     auto [it, inserted] = pending_.emplace(id, Pending{.frame = RequestFrame(id, request, std::move(trailer)),
                                                        .retry_safe = retry_safe,
-                                                       .done = std::move(done)});
+                                                       .done = std::move(done),
+                                                       .deadline = now + wait});
     SendOrQueue(id, it->second);
   });
 }

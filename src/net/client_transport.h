@@ -6,8 +6,9 @@
 //   - sent and retry-safe (reads, idempotent writes): sent again after reconnecting;
 //   - sent and not retry-safe (create, rename, ...): fail with kUnavailable, because they may or
 //     may not have taken effect;
-//   - not yet sent, or waiting for a reconnect: fail with kUnavailable once the transport has been
-//     without a server for `give_up_ms`, never later. Nothing waits forever.
+//   - not yet sent, or waiting for a reconnect: fail with kUnavailable `give_up_ms` after they were
+//     issued (only ~1 s once the server has been gone longer than that, so that a dead server
+//     does not make every call wait the full time). Nothing waits forever.
 // A server that stops answering (frozen, cut off) is detected by pings: no frame for `silence_ms`
 // while a request is outstanding closes the connection and starts the reconnect.
 //
@@ -72,6 +73,7 @@ class ClientTransport {
     bool retry_safe = false;
     bool sent = false;
     Callback done;
+    std::chrono::steady_clock::time_point deadline;  // for waiting unsent
   };
   using Clock = std::chrono::steady_clock;
 
@@ -98,6 +100,8 @@ class ClientTransport {
   Clock::time_point last_heard_ = Clock::now();
   Clock::time_point down_since_ = Clock::now();
   std::string last_error_;
+  asio::steady_timer* retry_timer_ = nullptr;  // ConnectLoop's backoff; cancelled to retry now
+  bool retry_now_ = false;
   std::function<void(Status)> first_connect_;  // completes Connect()
   proto::HelloResponse hello_;
   std::atomic<uint64_t> generation_{0};

@@ -209,6 +209,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, std::string& 
       if (!opened.ok()) return {.response = proto::ErrorResponse(opened.status())};
       auto handle = std::make_shared<OpenHandle>();
       handle->node = request.open().node();
+      handle->pin = brick.Pin(handle->node).value_or(nullptr);
       handle->fd = std::move(opened->fd);
       response.mutable_open()->set_handle(AddHandle(std::move(handle)));
       *response.mutable_open()->mutable_attr() = std::move(opened->attr);
@@ -219,6 +220,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, std::string& 
       if (!created.ok()) return {.response = proto::ErrorResponse(created.status())};
       auto handle = std::make_shared<OpenHandle>();
       handle->node = created->attr.ino();
+      handle->pin = brick.Pin(handle->node).value_or(nullptr);
       handle->fd = std::move(created->fd);
       response.mutable_create()->set_handle(AddHandle(std::move(handle)));
       *response.mutable_create()->mutable_entry()->mutable_attr() = std::move(created->attr);

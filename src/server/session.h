@@ -32,6 +32,7 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   // One open file or directory of this client on the brick.
   struct OpenHandle {
     storage::NodeId node = 0;
+    std::shared_ptr<storage::NodeFd> pin;               // keeps the node reachable by id while open
     UniqueFd fd;                                        // files
     std::unique_ptr<storage::DirectoryReader> directory;  // directories
   };

@@ -185,6 +185,13 @@ Result<std::shared_ptr<NodeFd>> Brick::Resolve(NodeId node) {
     cache_.Insert(node, fd);
     return fd;
   }
+  {
+    std::lock_guard lock(pinned_mutex_);
+    auto it = pinned_.find(node);
+    if (it != pinned_.end()) {
+      if (auto pinned = it->second.lock()) return pinned;
+    }
+  }
   SHOAL_ASSIGN_OR_RETURN(auto handle, index_->Get(node));
   if (!handle) return Status(Code::kStale, fmt::format("node {} is not on this brick", node));
   auto opened = OpenHandle(root_fd_.get(), *handle);
@@ -198,6 +205,15 @@ Result<std::shared_ptr<NodeFd>> Brick::Resolve(NodeId node) {
   SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
   fd->brick_ino = st.st_ino;
   cache_.Insert(node, fd);
+  return fd;
+}
+
+Result<std::shared_ptr<NodeFd>> Brick::Pin(NodeId node) {
+  SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
+  std::lock_guard lock(pinned_mutex_);
+  if (pinned_.size() >= 1024 && pinned_.size() % 1024 == 0)
+    std::erase_if(pinned_, [](const auto& entry) { return entry.second.expired(); });
+  pinned_[node] = fd;
   return fd;
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -90,6 +91,10 @@ class Brick {
   // Writes the index to stable storage.
   Status Sync();
 
+  // Keeps `node` reachable by its id for as long as the returned pointer lives, even after its
+  // last name is removed: a file a client still has open (fstat of an unlinked file).
+  Result<std::shared_ptr<NodeFd>> Pin(NodeId node);
+
  private:
   Brick(BrickOptions options, UniqueFd root_fd, std::unique_ptr<NodeIndex> index,
         std::unique_ptr<IdAllocator> ids);
@@ -115,6 +120,8 @@ class Brick {
   std::unique_ptr<NodeIndex> index_;
   std::unique_ptr<IdAllocator> ids_;
   NodeCache cache_;
+  std::mutex pinned_mutex_;
+  std::unordered_map<NodeId, std::weak_ptr<NodeFd>> pinned_;  // guarded by pinned_mutex_
 };
 
 // Checks that `name` may be created or looked up in `parent`: a single path component, not "."

@@ -19,9 +19,11 @@ Status CheckNewName(NodeId parent, std::string_view name) {
 }
 
 // Flags a client may pass to open(2) on a brick: creation is the brick's business, O_DIRECT's
-// alignment rules belong to the client's buffers, not ours, and nothing may follow a symlink.
+// alignment rules belong to the client's buffers, not ours. O_NOFOLLOW was the client kernel's
+// to apply (it never asks to open a symlink); here it would refuse the /proc/self/fd link we
+// open nodes through.
 uint32_t SafeOpenFlags(uint32_t flags) {
-  return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_PATH | O_TMPFILE)) | O_CLOEXEC;
+  return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT | O_PATH | O_TMPFILE | O_NOFOLLOW)) | O_CLOEXEC;
 }
 
 std::string Z(std::string_view name) { return std::string(name); }
@@ -112,7 +114,7 @@ Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request) {
   SHOAL_RETURN_IF_ERROR(CheckNewName(request.parent(), request.name()));
   SHOAL_ASSIGN_OR_RETURN(auto parent, Resolve(request.parent()));
   const std::string name = Z(request.name());
-  const uint32_t flags = SafeOpenFlags(request.flags()) | O_CREAT | O_EXCL | O_NOFOLLOW;
+  const uint32_t flags = SafeOpenFlags(request.flags()) | O_CREAT | O_EXCL | O_NOFOLLOW;  // never through a symlink
   UniqueFd opened(::openat(parent->fd.get(), name.c_str(), flags, request.mode() & 07777));
   if (!opened.valid()) {
     if (errno != EEXIST || (request.flags() & O_EXCL)) return ErrnoStatus(errno, "create");

@@ -1,0 +1,164 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace shoal::testing {
+namespace {
+
+// Spawns argv in a new process group with stdout and stderr on pipes.
+pid_t Spawn(const std::vector<std::string>& argv, int* out_fd, int* err_fd) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(out[1]);
+  ::close(err[1]);
+  *out_fd = out[0];
+  *err_fd = err[0];
+  return pid;
+}
+
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, n);
+  return text;
+}
+
+}  // namespace
+
+std::string ShoaldPath() { return SHOAL_TEST_SHOALD; }
+std::string ShoalPath() { return SHOAL_TEST_SHOAL; }
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/shoal-test-XXXXXX";
+  path_ = ::mkdtemp(pattern);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  int out_fd = -1, err_fd = -1;
+  CommandResult result;
+  pid_t pid = Spawn(argv, &out_fd, &err_fd);
+  if (pid < 0) {
+    result.err = "cannot start " + argv[0];
+    return result;
+  }
+  // The background mount's child keeps no copy of our pipes (it closes them), so these reads end
+  // when the command exits.
+  result.out = ReadAll(out_fd);
+  result.err = ReadAll(err_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+Server::Server(std::string data_dir, std::string brick, std::string volume)
+    : data_dir_(std::move(data_dir)), brick_(std::move(brick)), volume_(std::move(volume)) {}
+
+Server::~Server() { Kill(SIGKILL); }
+
+std::string Server::spec() const { return "127.0.0.1:" + std::to_string(port_) + ":/" + volume_; }
+
+bool Server::Start(uint16_t port) {
+  int out_fd = -1, err_fd = -1;
+  pid_ = Spawn({ShoaldPath(), "--data-dir", data_dir_, "--listen", "127.0.0.1:" + std::to_string(port),
+                "--volume", volume_ + "=" + brick_, "--log-level", "warn"},
+               &out_fd, &err_fd);
+  if (pid_ < 0) return false;
+  // Wait for "shoald ready listen=127.0.0.1:PORT" (or for shoald to exit: EOF on stdout).
+  std::string line;
+  char c;
+  while (::read(out_fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  ::close(out_fd);
+  auto at = line.rfind(':');
+  if (line.rfind("shoald ready", 0) != 0 || at == std::string::npos) {
+    error_ = ReadAll(err_fd);
+    ::close(err_fd);
+    Kill(SIGKILL);
+    return false;
+  }
+  ::close(err_fd);  // shoald's later stderr goes nowhere; it logs at warn level only
+  port_ = static_cast<uint16_t>(std::stoi(line.substr(at + 1)));
+  return true;
+}
+
+void Server::Kill(int signal) {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, signal);
+  if (signal == SIGSTOP || signal == SIGCONT) return;
+  int status = 0;
+  if (signal != SIGKILL) {
+    // A clean stop: wait for it; the caller asked for it to finish on its own.
+    ::waitpid(pid_, &status, 0);
+  } else {
+    ::kill(-pid_, SIGCONT);
+    ::waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+}
+
+Mount::~Mount() {
+  if (started_ && IsMountPoint(mountpoint_)) {
+    RunCommand({"/bin/umount", "-l", mountpoint_});
+  }
+}
+
+CommandResult Mount::Start(const std::string& spec, const std::string& options) {
+  std::vector<std::string> argv = {ShoalPath(), "mount", spec, mountpoint_};
+  if (!options.empty()) argv.insert(argv.end(), {"-o", options});
+  CommandResult result = RunCommand(argv);
+  started_ = true;
+  return result;
+}
+
+bool Mount::mounted() const { return IsMountPoint(mountpoint_); }
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == path) return true;
+  }
+  return false;
+}
+
+}  // namespace shoal::testing

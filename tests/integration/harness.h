@@ -1,0 +1,87 @@
+// The integration test harness: real shoald processes on 127.0.0.1 and real FUSE mounts, each in
+// a temporary directory, torn down at the end of the test even when it fails.
+//
+// Every wait is on an explicit signal: shoald's "shoald ready" line on its stdout, and `shoal
+// mount` returning only once the mount is in place. Processes are started in their own process
+// group and killed by that group, never by name.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace shoal::testing {
+
+// Paths of the programs under test, from the build (set by CMake).
+std::string ShoaldPath();
+std::string ShoalPath();
+
+// A fresh directory under /tmp, removed (recursively) when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs a command to completion; returns its exit status and what it printed on stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+// One shoald serving one volume. Start() waits for the ready line.
+class Server {
+ public:
+  Server(std::string data_dir, std::string brick, std::string volume = "vol");
+  ~Server();  // SIGKILL to the process group
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts shoald (on `port`, or a free one if 0) and waits until it serves. Returns false (with
+  // what shoald said on stderr in error()) if it exits instead.
+  bool Start(uint16_t port = 0);
+  void Kill(int signal = 9);  // and reap
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& error() const { return error_; }
+  std::string spec() const;  // "127.0.0.1:PORT:/VOLUME"
+  const std::string& brick() const { return brick_; }
+
+ private:
+  std::string data_dir_, brick_, volume_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string error_;
+};
+
+// A mounted client. Unmounts (lazily, so a broken mount never blocks teardown) when destroyed.
+class Mount {
+ public:
+  explicit Mount(std::string mountpoint) : mountpoint_(std::move(mountpoint)) {}
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  // Runs `shoal mount SPEC MOUNTPOINT -o OPTIONS`; returns its result (exit 0: mounted).
+  CommandResult Start(const std::string& spec, const std::string& options = "");
+  bool mounted() const;
+  const std::string& path() const { return mountpoint_; }
+
+ private:
+  std::string mountpoint_;
+  bool started_ = false;
+};
+
+// True if `path` is a mount point in /proc/self/mountinfo.
+bool IsMountPoint(const std::string& path);
+
+}  // namespace shoal::testing
