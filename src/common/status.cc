@@ -37,7 +37,7 @@ Code CodeFromErrno(int err) {
   if (err == EWOULDBLOCK) return Code::kWouldBlock;
   if (err == ENOTSUP) return Code::kNotSupported;
   for (const auto& info : kStatusTable)
-    if (info.err == err && info.code != Code::kNoVolume) return info.code;
+    if (info.err == err) return info.code;  // the first code with that errno is the general one
   return Code::kIoError;
 }
 

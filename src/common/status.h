@@ -51,7 +51,7 @@ namespace shoal {
   X(kNoLocks, 31, ENOLCK)                \
   X(kInterrupted, 32, EINTR)             \
   X(kTimedOut, 33, ETIMEDOUT)            \
-  X(kUnavailable, 34, ENOTCONN)          \
+  X(kUnavailable, 34, EIO)               \
   X(kProtocolError, 35, EPROTO)          \
   X(kNoMemory, 36, ENOMEM)               \
   X(kBadMessage, 37, EBADMSG)            \
