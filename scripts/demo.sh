@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The README's first command: builds and installs shoal, starts a server on loopback with a demo
+# volume, and mounts it.
+#   scripts/demo.sh          set up (or report what is already running)
+#   scripts/demo.sh stop     unmount and stop the demo server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE=/var/lib/shoal-demo
+BRICK=/srv/shoal/demo
+MOUNT=/mnt/shoal/demo
+LISTEN=127.0.0.1:24100
+LOG=/var/log/shoal/demo-shoald.log
+PIDFILE=$STATE/shoald.pid
+
+[ "$(id -u)" = 0 ] || { echo "demo: run as root (it installs packages, starts a server and mounts)" >&2; exit 1; }
+
+running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2> /dev/null; }
+
+if [ "${1:-}" = stop ]; then
+  if mountpoint -q "$MOUNT"; then umount "$MOUNT" && echo "demo: unmounted $MOUNT"; fi
+  if running; then
+    kill -TERM "$(cat "$PIDFILE")" && echo "demo: stopped shoald (pid $(cat "$PIDFILE"))"
+    rm -f "$PIDFILE"
+  fi
+  exit 0
+fi
+
+scripts/install.sh
+mkdir -p "$STATE" "$BRICK" "$MOUNT" "$(dirname "$LOG")"
+
+if running; then
+  echo "demo: shoald already running (pid $(cat "$PIDFILE"))"
+else
+  # shoald prints one line, "shoald ready listen=...", once it serves: wait for exactly that.
+  fifo=$(mktemp -u /tmp/shoal-demo-ready.XXXXXX)
+  mkfifo "$fifo"
+  setsid /usr/local/sbin/shoald --data-dir "$STATE" --listen "$LISTEN" --volume "demo=$BRICK" \
+    --log-file "$LOG" > "$fifo" 2>> "$LOG" < /dev/null &
+  echo $! > "$PIDFILE"
+  if ! read -r -t 15 ready < "$fifo" || [[ "$ready" != "shoald ready"* ]]; then
+    rm -f "$fifo"
+    echo "demo: shoald did not start; its log says:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+  rm -f "$fifo"
+  echo "demo: $ready (pid $(cat "$PIDFILE"), log $LOG)"
+fi
+
+if ! mountpoint -q "$MOUNT"; then
+  mount -t shoal "$LISTEN:/demo" "$MOUNT"
+fi
+
+cat <<MSG
+
+shoal is running.
+  volume 'demo' is mounted at   $MOUNT
+  served by shoald on           $LISTEN   (brick: $BRICK, log: $LOG)
+  try:                          echo hello > $MOUNT/hello.txt && ls -li $MOUNT
+  mount it elsewhere:           mount -t shoal $LISTEN:/demo /some/dir
+  stop the demo:                scripts/demo.sh stop
+MSG
