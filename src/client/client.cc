@@ -98,6 +98,23 @@ std::shared_ptr<OpenFile> Client::Adopt(NodeId node, uint32_t flags, bool direct
   return file;
 }
 
+std::shared_ptr<OpenFile> Client::AdoptUnopened(NodeId node, uint32_t flags, bool directory) {
+  auto file = Adopt(node, flags, directory, 0);
+  file->generation = 0;  // no connection has it open: the first use opens it
+  return file;
+}
+
+Status Client::Materialize(std::shared_ptr<OpenFile> file) {
+  {
+    std::lock_guard lock(file->mutex);
+    if (file->generation == transport_->generation()) return Status::Ok();
+  }
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  Reopen(std::move(file), [&promise](Status status) { promise.set_value(std::move(status)); });
+  return future.get();
+}
+
 void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done) {
   proto::Request request;
   if (file->directory) {

@@ -45,6 +45,7 @@ struct OpenFile {
   std::mutex mutex;
   uint64_t server_handle = 0;  // guarded by mutex
   uint64_t generation = 0;     // guarded by mutex: the connection server_handle belongs to
+  std::vector<uint64_t> lock_owners;  // guarded by mutex: who took POSIX locks through this file
 };
 
 // Whether `request` may be sent again after a lost connection without changing its effect.
@@ -62,6 +63,10 @@ class Client {
 
   // Makes an OpenFile from a successful open/create/opendir reply.
   std::shared_ptr<OpenFile> Adopt(NodeId node, uint32_t flags, bool directory, uint64_t server_handle);
+  // An OpenFile not yet opened on the server: the first request on it opens it (by node id).
+  std::shared_ptr<OpenFile> AdoptUnopened(NodeId node, uint32_t flags, bool directory);
+  // Opens `file` on the server now if it is not open there (waits; not from a callback).
+  Status Materialize(std::shared_ptr<OpenFile> file);
   // Sends the request that `build` makes for the file's current server handle, reopening the
   // file first if the connection it was opened on is gone.
   void CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,

@@ -54,10 +54,7 @@ void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(re
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   proto::Request request;
   request.mutable_get_attr()->set_node(ino);
-  auto reply_attr = [req](const Reply& reply) {
-    struct stat st = StatOf(reply.response.get_attr().attr());
-    fuse_reply_attr(req, &st, Of(req).options.attr_timeout_s);
-  };
+  auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.get_attr().attr()); };
   if (fi != nullptr && !FileOf(fi)->directory) {
     // Through the open file: still answers for a file whose last name was removed.
     AskOnFile(req, fi, [ino](uint64_t handle) {
@@ -87,10 +84,7 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     fields |= proto::SET_ATTR_MTIME, set.set_mtime_ns(attr->st_mtim.tv_sec * 1'000'000'000LL + attr->st_mtim.tv_nsec);
   set.set_fields(fields);
   *set.mutable_caller() = CallerOf(req);
-  auto reply_attr = [req](const Reply& reply) {
-    struct stat st = StatOf(reply.response.set_attr().attr());
-    fuse_reply_attr(req, &st, Of(req).options.attr_timeout_s);
-  };
+  auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr()); };
   if (fi != nullptr && !FileOf(fi)->directory) {
     AskOnFile(req, fi, [set](uint64_t handle) {
       proto::Request r;
@@ -150,7 +144,20 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   });
 }
 
+// Makes every lazily opened file real on the server (see Adapter::lazy). Runs on a FUSE thread.
+void MaterializeLazyOpens(Adapter& adapter) {
+  std::vector<std::shared_ptr<OpenFile>> files;
+  {
+    std::lock_guard lock(adapter.lazy_mutex);
+    for (auto& weak : adapter.lazy)
+      if (auto file = weak.lock()) files.push_back(std::move(file));
+    adapter.lazy.clear();
+  }
+  for (auto& file : files) (void)adapter.client.Materialize(file);
+}
+
 void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool directory) {
+  MaterializeLazyOpens(Of(req));
   proto::Request request;
   request.mutable_remove()->set_parent(parent);
   request.mutable_remove()->set_name(name);
@@ -163,6 +170,7 @@ void RemoveDirectory(fuse_req_t req, fuse_ino_t parent, const char* name) { Remo
 
 void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
             unsigned int flags) {
+  MaterializeLazyOpens(Of(req));
   proto::Request request;
   auto* rename = request.mutable_rename();
   rename->set_parent(parent);

@@ -15,9 +15,11 @@
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "client/client.h"
 #include "fuse/mount_options.h"
+#include "fuse/version_table.h"
 
 namespace shoal::fuse {
 
@@ -26,9 +28,13 @@ struct Adapter {
   client::Client& client;
   const MountOptions& options;
 
-  // Version (mtime, size) of files as last opened here: an unchanged file keeps its page cache.
-  std::mutex versions_mutex;
-  std::unordered_map<client::NodeId, std::pair<int64_t, uint64_t>> versions;  // guarded by versions_mutex
+  VersionTable versions;
+
+  // Read-only opens are answered without asking the server (the pages are usually cached); the
+  // server sees the file only when a read reaches it. Before this mount removes or replaces a
+  // name, those opens are made real, so the files stay readable after their last name is gone.
+  std::mutex lazy_mutex;
+  std::vector<std::weak_ptr<client::OpenFile>> lazy;  // guarded by lazy_mutex
 
   // Files on which a POSIX lock was ever taken through this mount: only their close (flush) has
   // to reach the server, to drop the closing owner's locks.

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
@@ -9,20 +10,6 @@
 
 namespace shoal::fuse {
 namespace {
-
-constexpr size_t kVersionsMax = 1 << 17;
-
-// Whether the kernel may keep the pages it caches for `attr`'s file: only if the file has not
-// changed (same mtime and size) since this mount last opened it.
-bool KeepCache(Adapter& adapter, const proto::Attr& attr) {
-  std::lock_guard lock(adapter.versions_mutex);
-  auto version = std::pair{attr.mtime_ns(), attr.size()};
-  auto [it, inserted] = adapter.versions.try_emplace(attr.ino(), version);
-  bool unchanged = !inserted && it->second == version;
-  it->second = version;
-  if (adapter.versions.size() > kVersionsMax) adapter.versions.clear();  // bounded memory
-  return unchanged;
-}
 
 proto::Lock LockOf(const struct flock& fl) {
   proto::Lock lock;
@@ -60,7 +47,30 @@ int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(ui
 
 // ---------------------------------------------------------------- files
 
+bool LazyOpenable(int flags) {
+  return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT));
+}
+
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Adapter& adapter = Of(req);
+  if (LazyOpenable(fi->flags)) {
+    auto file = adapter.client.AdoptUnopened(ino, fi->flags, /*directory=*/false);
+    {
+      std::lock_guard lock(adapter.lazy_mutex);
+      std::erase_if(adapter.lazy, [](const auto& weak) { return weak.expired(); });
+      adapter.lazy.push_back(file);
+    }
+    fi->keep_cache = adapter.versions.KeepOnOpen(ino);
+    // No FLUSH at close: nothing to write back, and no POSIX lock to drop unless this file takes
+    // one later, which Release then drops (SetLock records the owner).
+    {
+      std::lock_guard lock(adapter.locked_mutex);
+      fi->noflush = !adapter.locked.contains(ino);
+    }
+    SetFile(fi, std::move(file));
+    if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
+    return;
+  }
   proto::Request request;
   request.mutable_open()->set_node(ino);
   request.mutable_open()->set_flags(fi->flags);
@@ -74,7 +84,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const auto& open = reply->response.open();
     fuse_file_info info{};
     info.flags = flags;
-    info.keep_cache = KeepCache(adapter, open.attr()) && !(flags & O_TRUNC);
+    adapter.versions.NoteSeen(open.attr());
+    info.keep_cache = adapter.versions.KeepOnOpen(ino) && !(flags & O_TRUNC);
     SetFile(&info, adapter.client.Adopt(ino, flags, /*directory=*/false, open.handle()));
     if (fuse_reply_open(req, &info) != 0) {
       adapter.client.Release(FileOf(&info));
@@ -100,7 +111,8 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     Adapter& adapter = Of(req);
     const auto& created = reply->response.create();
     fuse_entry_param e = EntryOf(adapter, created.entry().attr());
-    KeepCache(adapter, created.entry().attr());
+    adapter.versions.NoteSeen(created.entry().attr());
+    adapter.versions.KeepOnOpen(e.ino);
     fuse_file_info info{};
     info.flags = flags;
     SetFile(&info, adapter.client.Adopt(e.ino, flags, /*directory=*/false, created.handle()));
@@ -148,7 +160,25 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Of(req).client.Release(FileOf(fi));
+  Adapter& adapter = Of(req);
+  auto& file = FileOf(fi);
+  if (fi->noflush) {
+    // Close without a flush: drop here the POSIX locks taken through this file (see Open).
+    std::vector<uint64_t> owners;
+    {
+      std::lock_guard lock(file->mutex);
+      owners = file->lock_owners;
+    }
+    for (uint64_t owner : owners) {
+      (void)WaitOnFile(adapter, file, [owner](uint64_t handle) {
+        proto::Request r;
+        r.mutable_flush()->set_handle(handle);
+        r.mutable_flush()->set_owner(owner);
+        return r;
+      });
+    }
+  }
+  adapter.client.Release(file);
   delete &FileOf(fi);
   ReplyOk(req);
 }
@@ -224,6 +254,7 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
           e.attr.st_ino = entry.attr().ino();
           e.attr.st_mode = entry.type() << 12;
         } else {
+          adapter.versions.NoteSeen(entry.attr());
           e = EntryOf(adapter, entry.attr());
         }
         needed = fuse_add_direntry_plus(req, buffer.data() + used, room, entry.name().c_str(), &e, entry.cookie());
@@ -284,6 +315,11 @@ void SetLock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* f
     adapter.locked.insert(ino);
   }
   const uint64_t owner = fi->lock_owner;
+  if (fl->l_type != F_UNLCK) {
+    std::lock_guard lock(FileOf(fi)->mutex);
+    auto& owners = FileOf(fi)->lock_owners;
+    if (std::find(owners.begin(), owners.end(), owner) == owners.end()) owners.push_back(owner);
+  }
   proto::Lock wanted = LockOf(*fl);
   fuse_reply_err(req, TakeLock(req, fi, [owner, wanted](uint64_t handle) {
     proto::Request r;

@@ -66,6 +66,7 @@ inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::
     fuse_reply_err(req, Errno(reply.status()));
     return;
   }
+  adapter.versions.NoteSeen(pick(reply->response).attr());
   fuse_entry_param e = EntryOf(adapter, pick(reply->response).attr());
   fuse_reply_entry(req, &e);
 }
@@ -96,5 +97,12 @@ void AskOnFile(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(
 }
 
 inline void ReplyOk(fuse_req_t req) { fuse_reply_err(req, 0); }
+
+inline void ReplyAttr(fuse_req_t req, const proto::Attr& attr) {
+  Adapter& adapter = Of(req);
+  adapter.versions.NoteSeen(attr);
+  struct stat st = StatOf(attr);
+  fuse_reply_attr(req, &st, adapter.options.attr_timeout_s);
+}
 
 }  // namespace shoal::fuse

@@ -10,7 +10,7 @@ Result<Request> DecodeRequest(const FrameHeader& header, std::span<const uint8_t
   if (!request.ParseFromArray(body.data(), static_cast<int>(body.size())))
     return Status(Code::kProtocolError, "request body does not parse");
   if (request.op_case() == Request::OP_NOT_SET)
-    return Status(Code::kProtocolError, fmt::format("request with unknown opcode {}", header.opcode));
+    return Status(Code::kNotImplemented, fmt::format("operation {} is not known to this server", header.opcode));
   if (OpcodeOf(request) != header.opcode)
     return Status(Code::kProtocolError,
                   fmt::format("header opcode {} does not match body opcode {}", header.opcode,

@@ -2,8 +2,9 @@
 //
 // It holds what the client has open on the brick (file and directory handles, lock descriptors),
 // and everything it holds goes when the connection goes: descriptors close, locks drop. Requests
-// are decoded on the io thread, pings answered there, and everything that touches the disk runs
-// on the worker pool, so replies leave in whatever order the work finishes.
+// are decoded on the io thread; quick metadata requests run there too, and everything that may
+// wait for the disk runs on the worker pool (RunsInline in session.cc), so replies leave in
+// whatever order the work finishes.
 #pragma once
 
 #include <atomic>
