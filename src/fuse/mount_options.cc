@@ -19,7 +19,7 @@ const std::set<std::string, std::less<>> kPassedToKernel = {
 Result<double> Seconds(std::string_view key, std::string_view value) {
   double seconds = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0 || seconds > 86400)
+  if (ec != std::errc() || end != value.data() + value.size() || !(seconds >= 0 && seconds <= 86400))  // NaN too
     return Status(Code::kInvalidArgument, fmt::format("option {}: '{}' is not a number of seconds", key, value));
   return seconds;
 }
