@@ -12,6 +12,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include "storage/brick.h"
 
@@ -34,10 +35,18 @@ inline uint64_t IdXattrOf(const std::string& path) {
   return id;
 }
 
+inline proto::SetAttrRequest SetAttrOf(NodeId node, uint32_t fields) {
+  proto::SetAttrRequest request;
+  request.set_node(node);
+  request.set_fields(fields);
+  return request;
+}
+
 class BrickTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::umask(0);  // as shoald runs: a new object's mode is exactly what the caller asked for
+    spdlog::set_level(spdlog::level::warn);  // no brick.opened line per test
     char dir[] = "/tmp/shoal-brick-test-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
     top_ = dir;
@@ -65,13 +74,18 @@ class BrickTest : public ::testing::Test {
   // Where entry `relative` of the volume lives on the brick.
   std::string OnBrick(const std::string& relative) const { return path_ + "/" + relative; }
 
-  proto::Attr Mkdir(NodeId parent, const std::string& name, uint32_t mode = 0755) {
+  Result<proto::Attr> MakeNode(NodeId parent, const std::string& name, uint32_t mode, uint64_t rdev = 0) {
     proto::MakeNodeRequest request;
     request.set_parent(parent);
     request.set_name(name);
-    request.set_mode(S_IFDIR | mode);
+    request.set_mode(mode);
+    request.set_rdev(rdev);
     *request.mutable_caller() = TestCaller();
-    auto made = brick_->MakeNode(request);
+    return brick_->MakeNode(request);
+  }
+
+  proto::Attr Mkdir(NodeId parent, const std::string& name, uint32_t mode = 0755) {
+    auto made = MakeNode(parent, name, S_IFDIR | mode);
     EXPECT_TRUE(made.ok()) << "mkdir " << name << ": " << made.status().ToString();
     return made.ok() ? *made : proto::Attr{};
   }
