@@ -75,13 +75,13 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   return std::unique_ptr<Client>(new Client(std::move(connected)));
 }
 
-void Client::Call(proto::Request request, std::string trailer, Callback done) {
+void Client::Call(proto::Request request, net::Bulk trailer, Callback done) {
   bool retry_safe = RetrySafe(request);
   transport_->Call(std::move(request), std::move(trailer), retry_safe,
                    [done = std::move(done)](Result<Reply> reply) { done(Checked(std::move(reply))); });
 }
 
-Result<Reply> Client::CallSync(proto::Request request, std::string trailer) {
+Result<Reply> Client::CallSync(proto::Request request, net::Bulk trailer) {
   std::promise<Result<Reply>> promise;
   auto future = promise.get_future();
   Call(std::move(request), std::move(trailer), [&promise](Result<Reply> reply) { promise.set_value(std::move(reply)); });
@@ -124,7 +124,7 @@ void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> 
     request.mutable_open()->set_flags(file->flags);
   }
   const uint64_t generation = transport_->generation();
-  Call(std::move(request), {}, [file, generation, done = std::move(done)](Result<Reply> reply) {
+  Call(std::move(request), nullptr, [file, generation, done = std::move(done)](Result<Reply> reply) {
     if (!reply.ok()) return done(reply.status());
     const auto& response = reply->response;
     {
@@ -137,7 +137,7 @@ void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> 
 }
 
 void Client::CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,
-                        std::string trailer, Callback done) {
+                        net::Bulk trailer, Callback done) {
   uint64_t handle = 0;
   bool current = false;
   {
@@ -153,10 +153,10 @@ void Client::CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Req
     });
     return;
   }
-  // Keep the data for one more try: the connection may drop between our check and the send.
-  std::string retry_trailer = trailer;
-  Call(build(handle), std::move(trailer),
-       [this, file, build, retry_trailer = std::move(retry_trailer), done = std::move(done)](Result<Reply> reply) mutable {
+  // The data stays shared with the callback for one more try: the connection may drop between
+  // our check and the send.
+  Call(build(handle), trailer,
+       [this, file, build, retry_trailer = trailer, done = std::move(done)](Result<Reply> reply) mutable {
          if (reply.ok() || reply.status().code() != Code::kBadHandle) return done(std::move(reply));
          bool stale = false;
          {
@@ -177,7 +177,7 @@ void Client::Release(std::shared_ptr<OpenFile> file) {
   }
   proto::Request request;
   request.mutable_release()->set_handle(handle);
-  Call(std::move(request), {}, [](Result<Reply>) {});
+  Call(std::move(request), nullptr, [](Result<Reply>) {});
 }
 
 }  // namespace shoal::client

@@ -58,8 +58,8 @@ class Client {
   const proto::Attr& root() const { return transport_->hello().root(); }
   uint32_t max_io_bytes() const { return transport_->hello().max_io_bytes(); }
 
-  void Call(proto::Request request, std::string trailer, Callback done);
-  Result<Reply> CallSync(proto::Request request, std::string trailer = {});
+  void Call(proto::Request request, net::Bulk trailer, Callback done);
+  Result<Reply> CallSync(proto::Request request, net::Bulk trailer = nullptr);
 
   // Makes an OpenFile from a successful open/create/opendir reply.
   std::shared_ptr<OpenFile> Adopt(NodeId node, uint32_t flags, bool directory, uint64_t server_handle);
@@ -70,7 +70,7 @@ class Client {
   // Sends the request that `build` makes for the file's current server handle, reopening the
   // file first if the connection it was opened on is gone.
   void CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,
-                  std::string trailer, Callback done);
+                  net::Bulk trailer, Callback done);
   // Lets go of the file on the server (nothing to do if its connection is gone).
   void Release(std::shared_ptr<OpenFile> file);
 

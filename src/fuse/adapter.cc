@@ -35,7 +35,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   proto::Request request;
   request.mutable_lookup()->set_parent(parent);
   request.mutable_lookup()->set_name(name);
-  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
     Adapter& adapter = Of(req);
     if (!reply.ok() && reply.status().code() == Code::kNotFound && adapter.options.negative_timeout_s > 0) {
       fuse_entry_param e{};  // ino 0: "no such name", cached for entry_timeout
@@ -113,7 +113,7 @@ void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   make->set_mode(mode);
   make->set_rdev(rdev);
   *make->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); });
   });
 }
@@ -129,7 +129,7 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
   symlink->set_name(name);
   symlink->set_target(target);
   *symlink->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); });
   });
 }
@@ -139,7 +139,7 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   request.mutable_link()->set_node(ino);
   request.mutable_link()->set_new_parent(new_parent);
   request.mutable_link()->set_new_name(new_name);
-  Of(req).client.Call(std::move(request), {}, [req](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); });
   });
 }

@@ -25,7 +25,7 @@ proto::Lock LockOf(const struct flock& fl) {
 Result<Reply> WaitOnFile(Adapter& adapter, std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t)> build) {
   std::promise<Result<Reply>> promise;
   auto future = promise.get_future();
-  adapter.client.CallOnFile(std::move(file), std::move(build), {},
+  adapter.client.CallOnFile(std::move(file), std::move(build), nullptr,
                             [&promise](Result<Reply> reply) { promise.set_value(std::move(reply)); });
   return future.get();
 }
@@ -75,7 +75,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   request.mutable_open()->set_node(ino);
   request.mutable_open()->set_flags(fi->flags);
   const int flags = fi->flags;
-  Of(req).client.Call(std::move(request), {}, [req, ino, flags](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req, ino, flags](Result<Reply> reply) {
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
       return;
@@ -103,7 +103,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   create->set_flags(fi->flags);
   *create->mutable_caller() = CallerOf(req);
   const int flags = fi->flags;
-  Of(req).client.Call(std::move(request), {}, [req, flags](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req, flags](Result<Reply> reply) {
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
       return;
@@ -130,7 +130,7 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     r.mutable_read()->set_offset(offset);
     r.mutable_read()->set_size(static_cast<uint32_t>(size));
     return r;
-  }, [req](const Reply& reply) { fuse_reply_buf(req, reply.trailer.data(), reply.trailer.size()); });
+  }, [req](const Reply& reply) { fuse_reply_buf(req, reply.data().data(), reply.data().size()); });
 }
 
 void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
@@ -141,7 +141,7 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     r.mutable_write()->set_offset(offset);
     r.mutable_write()->set_append(append);
     return r;
-  }, [req](const Reply& reply) { fuse_reply_write(req, reply.response.write().written()); }, std::string(data, size));
+  }, [req](const Reply& reply) { fuse_reply_write(req, reply.response.write().written()); }, std::make_shared<const std::string>(data, size));
 }
 
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {

@@ -73,7 +73,7 @@ inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::
 
 // Calls the server and answers `req` with an error or with what `on_ok` replies.
 template <typename OnOk>
-void Ask(fuse_req_t req, proto::Request request, OnOk on_ok, std::string trailer = {}) {
+void Ask(fuse_req_t req, proto::Request request, OnOk on_ok, net::Bulk trailer = nullptr) {
   Of(req).client.Call(std::move(request), std::move(trailer), [req, on_ok = std::move(on_ok)](Result<Reply> reply) {
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
@@ -85,7 +85,7 @@ void Ask(fuse_req_t req, proto::Request request, OnOk on_ok, std::string trailer
 
 template <typename OnOk>
 void AskOnFile(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, OnOk on_ok,
-               std::string trailer = {}) {
+               net::Bulk trailer = nullptr) {
   Of(req).client.CallOnFile(FileOf(fi), std::move(build), std::move(trailer),
                             [req, on_ok = std::move(on_ok)](Result<Reply> reply) {
                               if (!reply.ok()) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint64_t kPingId = 0;  // never used by a real request; replies to it only prove life
 
-Frame RequestFrame(uint64_t id, const proto::Request& request, std::string trailer) {
+Frame RequestFrame(uint64_t id, const proto::Request& request, Bulk trailer) {
   Frame frame;
   frame.header.kind = proto::FrameKind::kRequest;
   frame.header.opcode = proto::OpcodeOf(request);
@@ -125,7 +125,7 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
   last_heard_ = Clock::now();
   connection->Start(std::make_shared<Sink>(*this, connection));
   hello_id_ = next_id_++;
-  connection->Send(RequestFrame(hello_id_, options_.hello, {}));
+  connection->Send(RequestFrame(hello_id_, options_.hello, nullptr));
   // The hello's answer arrives through OnFrame; wait for it here so that the loop does not try
   // the next address meanwhile.
   asio::steady_timer wait(io_);
@@ -162,7 +162,7 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
       } else if (quiet > std::chrono::milliseconds(options_.ping_interval_ms)) {
         proto::Request ping;
         ping.mutable_ping();
-        connection_->Send(RequestFrame(kPingId, ping, {}));
+        connection_->Send(RequestFrame(kPingId, ping, nullptr));
       }
     } else if (!first_connect_) {
       for (auto it = pending_.begin(); it != pending_.end();) {
@@ -255,7 +255,7 @@ void ClientTransport::FailPending(const Status& status, bool only_unsent) {
   }
 }
 
-void ClientTransport::Call(proto::Request request, std::string trailer, bool retry_safe, Callback done) {
+void ClientTransport::Call(proto::Request request, Bulk trailer, bool retry_safe, Callback done) {
   asio::post(io_, [this, request = std::move(request), trailer = std::move(trailer), retry_safe,
                    done = std::move(done)]() mutable {
     if (stopping_) {
@@ -279,7 +279,7 @@ void ClientTransport::Call(proto::Request request, std::string trailer, bool ret
   });
 }
 
-Result<Reply> ClientTransport::CallSync(proto::Request request, std::string trailer, bool retry_safe) {
+Result<Reply> ClientTransport::CallSync(proto::Request request, Bulk trailer, bool retry_safe) {
   std::promise<Result<Reply>> promise;
   auto future = promise.get_future();
   Call(std::move(request), std::move(trailer), retry_safe,

@@ -43,7 +43,8 @@ struct TransportOptions {
 
 struct Reply {
   proto::Response response;
-  std::string trailer;
+  Bulk trailer;  // a read's data, or null
+  std::string_view data() const { return View(trailer); }
 };
 
 class ClientTransport {
@@ -58,8 +59,8 @@ class ClientTransport {
   ClientTransport& operator=(const ClientTransport&) = delete;
 
   // The reply is ok() only if the frame arrived; the server's own status is inside it.
-  void Call(proto::Request request, std::string trailer, bool retry_safe, Callback done);
-  Result<Reply> CallSync(proto::Request request, std::string trailer, bool retry_safe);
+  void Call(proto::Request request, Bulk trailer, bool retry_safe, Callback done);
+  Result<Reply> CallSync(proto::Request request, Bulk trailer, bool retry_safe);
 
   const proto::HelloResponse& hello() const { return hello_; }
   // Grows by one with every successful (re)connection; server-side handles of an older

@@ -15,10 +15,6 @@ std::string PeerOf(const tcp::socket& socket) {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
 
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 }  // namespace
 
 Connection::Connection(tcp::socket socket) : socket_(std::move(socket)), peer_(PeerOf(socket_)) {
@@ -88,16 +84,17 @@ asio::awaitable<void> Connection::ReadLoop() {
     }
     Frame frame{.header = *header};
     frame.body.resize(header->body_bytes);
-    frame.trailer.resize(header->trailer_bytes);
-    std::array<asio::mutable_buffer, 2> rest{asio::buffer(frame.body), asio::buffer(frame.trailer)};
+    auto trailer = std::make_shared<std::string>(header->trailer_bytes, '\0');
+    std::array<asio::mutable_buffer, 2> rest{asio::buffer(frame.body), asio::buffer(*trailer)};
     co_await asio::async_read(socket_, rest, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    Status verified = proto::VerifyFrame(frame.header, Bytes(frame.body), Bytes(frame.trailer));
+    Status verified = proto::VerifyFrame(frame.header, Bytes(frame.body), Bytes(*trailer));
     if (!verified.ok()) {
       spdlog::warn("connection.bad_frame peer={} error=\"{}\"", peer_, verified.ToString());
       CloseOnIoThread("bad frame: " + verified.message());
       co_return;
     }
+    if (!trailer->empty()) frame.trailer = std::move(trailer);
     if (!sink_) co_return;  // closed meanwhile
     sink_->OnFrame(std::move(frame));
   }
@@ -125,10 +122,10 @@ asio::awaitable<void> Connection::WriteLoop() {
     headers.resize(batch.size());
     buffers.clear();
     for (size_t i = 0; i < batch.size(); ++i) {
-      headers[i] = proto::EncodeHeader(batch[i].header, Bytes(batch[i].body), Bytes(batch[i].trailer));
+      headers[i] = proto::EncodeHeader(batch[i].header, Bytes(batch[i].body), Bytes(View(batch[i].trailer)));
       buffers.push_back(asio::buffer(headers[i]));
       if (!batch[i].body.empty()) buffers.push_back(asio::buffer(batch[i].body));
-      if (!batch[i].trailer.empty()) buffers.push_back(asio::buffer(batch[i].trailer));
+      if (!View(batch[i].trailer).empty()) buffers.push_back(asio::buffer(*batch[i].trailer));
     }
     boost::system::error_code ec;
     co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));

@@ -48,10 +48,6 @@ bool RunsInline(const proto::Request& request) {
   }
 }
 
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 // Builds an answer from a Result: the error, or the response that `fill` writes.
 template <typename T, typename Fill>
 proto::Response From(Result<T> result, Fill fill) {
@@ -78,7 +74,7 @@ Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& vo
     : connection_(std::move(connection)), volumes_(volumes), workers_(workers) {}
 
 void Session::OnFrame(net::Frame frame) {
-  auto request = proto::DecodeRequest(frame.header, Bytes(frame.body));
+  auto request = proto::DecodeRequest(frame.header, net::Bytes(frame.body));
   if (!request.ok() && request.status().code() == Code::kNotImplemented) {
     Reply(frame.header.request_id, {.response = proto::ErrorResponse(request.status())});  // a newer client
     return;
@@ -116,11 +112,11 @@ void Session::Reply(uint64_t request_id, Answer answer) {
   frame.header.kind = proto::FrameKind::kResponse;
   frame.header.request_id = request_id;
   frame.body = proto::Serialize(answer.response);
-  frame.trailer = std::move(answer.trailer);
+  if (!answer.trailer.empty()) frame.trailer = std::make_shared<const std::string>(std::move(answer.trailer));
   connection_->Send(std::move(frame));
 }
 
-Session::Answer Session::Handle(const proto::Request& request, std::string& trailer) {
+Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& trailer) {
   if (request.has_hello()) return HandleHello(request.hello());
   if (brick_.load() == nullptr)
     return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "hello must come first"))};
@@ -242,7 +238,7 @@ Session::Answer Session::HandleNamespace(const proto::Request& request) {
   return {.response = std::move(response)};
 }
 
-Session::Answer Session::HandleFile(const proto::Request& request, std::string& trailer) {
+Session::Answer Session::HandleFile(const proto::Request& request, const net::Bulk& trailer) {
   storage::Brick& brick = *brick_.load();
   proto::Response response;
   std::string data;
@@ -316,7 +312,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, std::string& 
         response.mutable_read();
         data = std::move(read.value());
       } else if (request.has_write()) {
-        response = From(storage::WriteAt(fd, request.write().offset(), Bytes(trailer)),
+        response = From(storage::WriteAt(fd, request.write().offset(), net::Bytes(net::View(trailer))),
                         [](proto::Response& r, uint32_t& n) { r.mutable_write()->set_written(n); });
       } else if (request.has_fsync()) {
         response = From(storage::Sync(fd, request.fsync().data_only()), [](proto::Response& r) { r.mutable_fsync(); });

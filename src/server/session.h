@@ -43,10 +43,10 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   };
 
   void Reply(uint64_t request_id, Answer answer);
-  Answer Handle(const proto::Request& request, std::string& trailer);
+  Answer Handle(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleHello(const proto::HelloRequest& hello);
   Answer HandleNamespace(const proto::Request& request);
-  Answer HandleFile(const proto::Request& request, std::string& trailer);
+  Answer HandleFile(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleLock(const proto::Request& request);
 
   uint64_t AddHandle(std::shared_ptr<OpenHandle> handle);
