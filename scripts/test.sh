@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: run as root (the tests mount file systems)" >&2; exit 1; }
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
-scripts/build.sh
+# Installs too: the tests mount through /usr/sbin/mount.shoal, as mount(8) and fstab do.
+scripts/install.sh
 
 echo "test: running the test suite"
 (cd build && ctest --output-on-failure -j2 --timeout 600)

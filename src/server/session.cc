@@ -13,6 +13,8 @@ namespace {
 
 constexpr uint32_t kProtocolVersion = 1;
 constexpr uint32_t kReadDirEntriesMax = 4096;
+constexpr uint64_t kQueuedRequestsMax = 4096;
+constexpr uint64_t kQueuedBytesMax = 256u << 20;
 
 // Whether a request is quick enough to run on the io thread: metadata work that touches only
 // the page cache in the common case. Everything that can wait for the disk or free many blocks
@@ -95,9 +97,18 @@ void Session::OnFrame(net::Frame frame) {
     Reply(id, Handle(*request, frame.trailer));
     return;
   }
-  workers_.Post([self = shared_from_this(), id, request = std::move(request.value()),
+  const uint64_t bytes = net::View(frame.trailer).size();
+  if (queued_requests_.fetch_add(1) >= kQueuedRequestsMax || queued_bytes_.fetch_add(bytes) + bytes > kQueuedBytesMax) {
+    spdlog::warn("session.flooded peer={} queued_requests={} queued_bytes={}", connection_->peer(),
+                 queued_requests_.load(), queued_bytes_.load());
+    connection_->Close("too many requests in flight");
+    return;
+  }
+  workers_.Post([self = shared_from_this(), id, bytes, request = std::move(request.value()),
                  trailer = std::move(frame.trailer)]() mutable {
     self->Reply(id, self->Handle(request, trailer));
+    self->queued_requests_.fetch_sub(1);
+    self->queued_bytes_.fetch_sub(bytes);
   });
 }
 

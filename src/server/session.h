@@ -59,6 +59,10 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   VolumeRegistry& volumes_;
   net::WorkerPool& workers_;
   std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
+  // Requests handed to the pool and not yet answered, and the data they carry: a client that
+  // sends without waiting for answers is cut off before it can exhaust the server's memory.
+  std::atomic<uint64_t> queued_requests_{0};
+  std::atomic<uint64_t> queued_bytes_{0};
   std::string volume_name_;
 
   std::mutex mutex_;

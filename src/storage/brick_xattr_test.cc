@@ -1,4 +1,5 @@
 // Brick: extended attributes pass through, except the brick's own trusted.shoal.*.
+#include <linux/limits.h>  // XATTR_SIZE_MAX
 #include <sys/xattr.h>
 
 #include <string>
