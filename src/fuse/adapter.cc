@@ -78,10 +78,10 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
   if (to_set & FUSE_SET_ATTR_SIZE) fields |= proto::SET_ATTR_SIZE, set.set_size(attr->st_size);
   if (to_set & FUSE_SET_ATTR_ATIME_NOW) fields |= proto::SET_ATTR_ATIME_NOW;
   else if (to_set & FUSE_SET_ATTR_ATIME)
-    fields |= proto::SET_ATTR_ATIME, set.set_atime_ns(attr->st_atim.tv_sec * 1'000'000'000LL + attr->st_atim.tv_nsec);
+    fields |= proto::SET_ATTR_ATIME, set.set_atime_ns(NanosFromTimespec(attr->st_atim));
   if (to_set & FUSE_SET_ATTR_MTIME_NOW) fields |= proto::SET_ATTR_MTIME_NOW;
   else if (to_set & FUSE_SET_ATTR_MTIME)
-    fields |= proto::SET_ATTR_MTIME, set.set_mtime_ns(attr->st_mtim.tv_sec * 1'000'000'000LL + attr->st_mtim.tv_nsec);
+    fields |= proto::SET_ATTR_MTIME, set.set_mtime_ns(NanosFromTimespec(attr->st_mtim));
   set.set_fields(fields);
   *set.mutable_caller() = CallerOf(req);
   auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr()); };

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "common/clock.h"
 #include "fuse/adapter.h"
 
 namespace shoal::fuse {
@@ -32,9 +33,9 @@ inline struct stat StatOf(const proto::Attr& attr) {
   st.st_size = static_cast<off_t>(attr.size());
   st.st_blocks = static_cast<blkcnt_t>(attr.blocks());
   st.st_blksize = attr.blksize() ? attr.blksize() : 4096;
-  st.st_atim = {attr.atime_ns() / 1'000'000'000, attr.atime_ns() % 1'000'000'000};
-  st.st_mtim = {attr.mtime_ns() / 1'000'000'000, attr.mtime_ns() % 1'000'000'000};
-  st.st_ctim = {attr.ctime_ns() / 1'000'000'000, attr.ctime_ns() % 1'000'000'000};
+  st.st_atim = TimespecFromNanos(attr.atime_ns());
+  st.st_mtim = TimespecFromNanos(attr.mtime_ns());
+  st.st_ctim = TimespecFromNanos(attr.ctime_ns());
   return st;
 }
 

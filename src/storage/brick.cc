@@ -2,6 +2,8 @@
 // brick_namespace.cc, xattrs and statfs in brick_xattr.cc.
 #include "storage/brick.h"
 
+#include "common/clock.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -74,9 +76,9 @@ proto::Attr AttrFromStat(NodeId node, const struct stat& st) {
   attr.set_size(st.st_size);
   attr.set_blocks(st.st_blocks);
   attr.set_blksize(st.st_blksize);
-  attr.set_atime_ns(st.st_atim.tv_sec * 1'000'000'000LL + st.st_atim.tv_nsec);
-  attr.set_mtime_ns(st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec);
-  attr.set_ctime_ns(st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec);
+  attr.set_atime_ns(NanosFromTimespec(st.st_atim));
+  attr.set_mtime_ns(NanosFromTimespec(st.st_mtim));
+  attr.set_ctime_ns(NanosFromTimespec(st.st_ctim));
   return attr;
 }
 
@@ -330,7 +332,7 @@ Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int han
                 proto::SET_ATTR_MTIME_NOW)) {
     auto time_of = [&](uint32_t set, uint32_t now, int64_t ns) {
       if (fields & now) return timespec{0, UTIME_NOW};
-      if (fields & set) return timespec{ns / 1'000'000'000, ns % 1'000'000'000};
+      if (fields & set) return TimespecFromNanos(ns);
       return timespec{0, UTIME_OMIT};
     };
     timespec times[2] = {

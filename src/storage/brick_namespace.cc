@@ -97,7 +97,9 @@ Result<std::string> Brick::ReadLink(NodeId node) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
   char target[PATH_MAX];
   ssize_t n = ::readlinkat(fd->fd.get(), "", target, sizeof target);
-  if (n < 0) return ErrnoStatus(errno, "readlink");
+  // On an O_PATH descriptor of something that is not a symlink, readlinkat says ENOENT;
+  // readlink(2) says EINVAL, and that is what a program expects.
+  if (n < 0) return ErrnoStatus(errno == ENOENT ? EINVAL : errno, "readlink");
   return std::string(target, n);
 }
 

@@ -101,9 +101,6 @@ TEST_F(BrickNamespaceErrorTest, SymlinkOverAnExistingNameIsExists) {
 }
 
 TEST_F(BrickNamespaceErrorTest, ReadLinkOfAFileIsInvalid) {
-  GTEST_SKIP() << "bug: ReadLink of a regular file's node fails with NotFound (ENOENT) where "
-                  "readlink(2) gives EINVAL: Brick::ReadLink (src/storage/brick_namespace.cc) calls "
-                  "readlinkat(fd, \"\") on an O_PATH descriptor, which is ENOENT for a non-symlink";
   proto::Attr file = MakeFile(kRootNode, "f");
   auto target = brick_->ReadLink(file.ino());
   ASSERT_FALSE(target.ok());
