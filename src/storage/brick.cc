@@ -238,9 +238,10 @@ Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> Brick::OpenEntry(NodeId paren
 
   auto id = ReadId(FdPath(entry->fd.get()));
   bool fresh = false;
-  if (!id.ok()) {
-    if (id.status().code() != Code::kNoData) return id.status();
-    // An object put on the brick behind shoal's back: it gets an id now.
+  // No id: an object put on the brick behind shoal's back. The root's id under a name: a copy of
+  // the brick root made inside the brick (cp -a). Either way it gets an id of its own now.
+  if (!id.ok() || *id == kRootNode) {
+    if (!id.ok() && id.status().code() != Code::kNoData) return id.status();
     SHOAL_ASSIGN_OR_RETURN(id, ids_->Next());
     SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), *id));
     fresh = true;

@@ -283,10 +283,6 @@ TEST_F(BrickSafetyTest, XattrsOfASymlinkAreNotItsTargets) {
 // A copy of the brick's root kept inside the brick (cp -a brick brick/backup, or a restored backup)
 // carries trusted.shoal.id = 1: it must not become the root.
 TEST_F(BrickSafetyTest, DirectoryCarryingTheRootIdDoesNotBecomeTheRoot) {
-  GTEST_SKIP() << "bug: Lookup(root, \"backup\") of a directory whose trusted.shoal.id is 1 returns "
-                  "ino 1 and from then on node 1 resolves to that directory: Brick::OpenEntry "
-                  "(src/storage/brick.cc) checks for a duplicate id only against the index and the "
-                  "cache, and the root is never in the index and is cached with brick_ino 0";
   MakeFile(kRootNode, "index.php");
   ASSERT_EQ(::mkdir(OnBrick("backup").c_str(), 0755), 0);
   const uint64_t root_id = kRootNode;
