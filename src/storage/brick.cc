@@ -288,7 +288,7 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
 
 void Brick::ForgetIfGone(NodeId node, const std::shared_ptr<NodeFd>& target) {
   struct stat st;
-  if (!Stat(target->fd.get(), &st).ok() || st.st_nlink == 0 || S_ISDIR(st.st_mode)) {
+  if (!Stat(target->fd.get(), &st).ok() || st.st_nlink == 0) {  // rmdir leaves a directory at 0 too
     cache_.Erase(node);
     Status deleted = index_->Delete(node);
     if (!deleted.ok()) spdlog::warn("brick.index_delete_failed node={} error=\"{}\"", node, deleted.ToString());
