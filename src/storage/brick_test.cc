@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <latch>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -171,6 +174,37 @@ TEST_F(BrickTest, ObjectPutBehindShoalsBackGetsAnIdOnLookup) {
   auto second = brick_->Lookup(kRootNode, "dropped");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(second->ino(), first->ino());
+}
+
+// Two clients walking a tree copied onto the brick behind shoal's back (a migration, a restore)
+// look the same new objects up at once: each object must still get exactly one id. A correct brick
+// passes this every time; a racy one fails it almost every time, so it is not a flaky test.
+TEST_F(BrickTest, ConcurrentLookupsOfAnObjectWithoutAnIdAgreeOnItsId) {
+  GTEST_SKIP() << "bug: two threads calling Lookup(root, name) at once on objects that have no id "
+                  "yet get different ids for the same object (3 to 190 of 500 objects in runs here), and "
+                  "both ids resolve to it: Brick::OpenEntry (src/storage/brick.cc) reads the id "
+                  "xattr, finds none, and allocates and writes a new one without any exclusion";
+  constexpr int kObjects = 500;
+  for (int i = 0; i < kObjects; ++i) ASSERT_NO_FATAL_FAILURE(WriteFile(OnBrick("f" + std::to_string(i)), ""));
+  std::vector<uint64_t> seen[2] = {std::vector<uint64_t>(kObjects), std::vector<uint64_t>(kObjects)};
+  std::latch start(2);
+  auto walk = [&](std::vector<uint64_t>& ids) {
+    start.arrive_and_wait();
+    for (int i = 0; i < kObjects; ++i) {
+      auto found = brick_->Lookup(kRootNode, "f" + std::to_string(i));
+      ids[i] = found.ok() ? found->ino() : 0;
+    }
+  };
+  std::thread first(walk, std::ref(seen[0]));
+  std::thread second(walk, std::ref(seen[1]));
+  first.join();
+  second.join();
+  int disagreements = 0;
+  for (int i = 0; i < kObjects; ++i) {
+    ASSERT_NE(seen[0][i], 0u) << "f" << i;
+    if (seen[0][i] != seen[1][i]) ++disagreements;
+  }
+  EXPECT_EQ(disagreements, 0) << "objects given two ids";
 }
 
 // cp -a on the brick copies trusted.shoal.id: the copy must not take over the original's id.
