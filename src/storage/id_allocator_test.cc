@@ -7,6 +7,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -127,6 +129,30 @@ TEST_F(IdAllocatorTest, ReopenWithoutHandingOutAnIdKeepsTheReservation) {
   auto ids = Open();
   ASSERT_NE(ids, nullptr);
   EXPECT_GT(Next(*ids), first);
+}
+
+TEST_F(IdAllocatorTest, ConcurrentCallersNeverShareAnId) {
+  auto ids = Open();
+  ASSERT_NE(ids, nullptr);
+  constexpr int kThreads = 4, kIdsEach = 2000;
+  std::vector<std::vector<uint64_t>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIdsEach; ++i) {
+        auto id = ids->Next();
+        got[t].push_back(id.ok() ? *id : 0);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<uint64_t> all;
+  for (const auto& list : got)
+    for (uint64_t id : list) {
+      EXPECT_GT(id, IdAllocator::kRootId);
+      EXPECT_TRUE(all.insert(id).second) << "id " << id << " handed out twice";
+    }
+  EXPECT_EQ(all.size(), size_t{kThreads * kIdsEach});
 }
 
 // ---- errors ----
