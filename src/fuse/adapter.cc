@@ -21,7 +21,9 @@ void Init(void* userdata, fuse_conn_info* conn) {
   conn->max_readahead = adapter.client.max_io_bytes();
   conn->max_background = 64;
   conn->congestion_threshold = 48;
+  // POSIX_ACL: the kernel enforces ACLs and caches them (ls -l asks every file for one).
   uint32_t wanted = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_READDIRPLUS |
+                    FUSE_CAP_POSIX_ACL |
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_AUTO_INVAL_DATA |
                     FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_EXPORT_SUPPORT;
   conn->want |= wanted & conn->capable;
@@ -203,6 +205,7 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
 // ---------------------------------------------------------------- xattrs
 
 void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  Of(req).xattrs.Forget(ino);
   proto::Request request;
   auto* set = request.mutable_set_xattr();
   set->set_node(ino);
@@ -212,7 +215,19 @@ void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
 }
 
-void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+void ReplyXattr(fuse_req_t req, size_t size, const XattrCache::Answer& answer) {
+  if (answer.error != 0) {
+    fuse_reply_err(req, answer.error);
+  } else if (size == 0) {
+    fuse_reply_xattr(req, answer.value.size());
+  } else if (answer.value.size() > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, answer.value.data(), answer.value.size());
+  }
+}
+
+void GetXattrUncached(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   proto::Request request;
   request.mutable_get_xattr()->set_node(ino);
   request.mutable_get_xattr()->set_name(name);
@@ -224,6 +239,36 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     } else {
       fuse_reply_buf(req, got.value().data(), got.value().size());
     }
+  });
+}
+
+void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Adapter& adapter = Of(req);
+  if (auto cached = adapter.xattrs.Find(ino, name)) return ReplyXattr(req, size, *cached);
+  // Ask for the whole value (up to what the cache keeps) whatever the caller's size, so that the
+  // usual size-then-value pair of calls costs one round trip.
+  proto::Request request;
+  request.mutable_get_xattr()->set_node(ino);
+  request.mutable_get_xattr()->set_name(name);
+  request.mutable_get_xattr()->set_size(static_cast<uint32_t>(std::max(size, XattrCache::kValueBytesMax)));
+  adapter.client.Call(std::move(request), nullptr, [req, ino, size, name = std::string(name)](Result<Reply> reply) {
+    Adapter& adapter = Of(req);
+    XattrCache::Answer answer;
+    if (!reply.ok()) {
+      answer.error = Errno(reply.status());
+      if (answer.error != ENODATA && answer.error != ENOTSUP && answer.error != ERANGE) {
+        fuse_reply_err(req, answer.error);
+        return;
+      }
+      if (answer.error == ERANGE) {  // larger than the cache keeps: ask again as the caller asked
+        GetXattrUncached(req, ino, name.c_str(), size);
+        return;
+      }
+    } else {
+      answer.value = reply->response.get_xattr().value();
+    }
+    adapter.xattrs.Store(ino, name, answer);
+    ReplyXattr(req, size, answer);
   });
 }
 
@@ -242,6 +287,7 @@ void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Of(req).xattrs.Forget(ino);
   proto::Request request;
   request.mutable_remove_xattr()->set_node(ino);
   request.mutable_remove_xattr()->set_name(name);

@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "fuse/mount_options.h"
 #include "fuse/version_table.h"
+#include "fuse/xattr_cache.h"
 
 namespace shoal::fuse {
 
@@ -29,6 +30,7 @@ struct Adapter {
   const MountOptions& options;
 
   VersionTable versions;
+  XattrCache xattrs{options.attr_timeout_s};
 
   // Read-only opens are answered without asking the server (the pages are usually cached); the
   // server sees the file only when a read reaches it. Before this mount removes or replaces a

@@ -215,18 +215,16 @@ void Seek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info* 
 
 // ---------------------------------------------------------------- directories
 
+// Directories open without a round trip, like read-only files: the server sees the directory
+// only when a listing is not in the kernel's cache. The kernel keeps listings (cache_readdir)
+// and checks them itself against the directory's mtime, which it refreshes with the attribute
+// timeout, and drops them when this mount changes the directory.
 void OpenDirectory(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  proto::Request request;
-  request.mutable_open_dir()->set_node(ino);
-  Ask(req, std::move(request), [req, ino](const Reply& reply) {
-    Adapter& adapter = Of(req);
-    fuse_file_info info{};
-    SetFile(&info, adapter.client.Adopt(ino, O_RDONLY | O_DIRECTORY, /*directory=*/true, reply.response.open_dir().handle()));
-    if (fuse_reply_open(req, &info) != 0) {
-      adapter.client.Release(FileOf(&info));
-      delete &FileOf(&info);
-    }
-  });
+  Adapter& adapter = Of(req);
+  SetFile(fi, adapter.client.AdoptUnopened(ino, O_RDONLY | O_DIRECTORY, /*directory=*/true));
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
+  if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
 }
 
 void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi, bool plus) {

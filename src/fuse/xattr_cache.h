@@ -1,0 +1,68 @@
+// XattrCache: short-lived answers to getxattr, kept by the client.
+//
+// `ls -l` asks every file for security.selinux (and, without kernel ACL caching,
+// system.posix_acl_access); nearly always the answer is "no such attribute", and the kernel
+// caches no xattrs. Answers are kept for the attribute timeout, as the kernel keeps attributes;
+// this mount's own setxattr/removexattr drop the node's entries at once. Bounded: when full it
+// forgets everything. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace shoal::fuse {
+
+class XattrCache {
+ public:
+  static constexpr size_t kEntriesMax = 1 << 16;
+  static constexpr size_t kValueBytesMax = 4096;
+  using Clock = std::chrono::steady_clock;
+
+  struct Answer {
+    int error = 0;      // 0, or the errno the server gave (ENODATA, ENOTSUP)
+    std::string value;  // when error is 0
+  };
+
+  explicit XattrCache(double ttl_s) : ttl_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ttl_s))) {}
+
+  std::optional<Answer> Find(uint64_t ino, const std::string& name) {
+    if (ttl_.count() <= 0) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto node = map_.find(ino);
+    if (node == map_.end()) return std::nullopt;
+    auto it = node->second.find(name);
+    if (it == node->second.end() || it->second.expires < Clock::now()) return std::nullopt;
+    return it->second.answer;
+  }
+
+  void Store(uint64_t ino, const std::string& name, Answer answer) {
+    if (ttl_.count() <= 0 || answer.value.size() > kValueBytesMax) return;
+    std::lock_guard lock(mutex_);
+    if (++entries_ > kEntriesMax) {
+      map_.clear();
+      entries_ = 1;
+    }
+    map_[ino][name] = Entry{.answer = std::move(answer), .expires = Clock::now() + ttl_};
+  }
+
+  void Forget(uint64_t ino) {
+    std::lock_guard lock(mutex_);
+    map_.erase(ino);
+  }
+
+ private:
+  struct Entry {
+    Answer answer;
+    Clock::time_point expires;
+  };
+  const Clock::duration ttl_;
+  std::mutex mutex_;
+  size_t entries_ = 0;  // guarded by mutex_ (an upper bound: overwrites count too)
+  std::unordered_map<uint64_t, std::unordered_map<std::string, Entry>> map_;  // guarded by mutex_
+};
+
+}  // namespace shoal::fuse
