@@ -24,6 +24,43 @@ Result<double> Seconds(std::string_view key, std::string_view value) {
   return seconds;
 }
 
+// "s2:s3", "s2:24101:s3:24102", "s2,s3", "[::1]:24101:s3": servers separated by ':' or ',' as in
+// Gluster's backup-volfile-servers; a part that is all digits is the port of the server before it.
+Status AddBackupServers(MountOptions& options, std::string_view value) {
+  std::vector<std::string> parts;
+  std::string part;
+  bool in_brackets = false;
+  for (char c : value) {
+    if (c == '[') in_brackets = true;
+    if (c == ']') in_brackets = false;
+    if (!in_brackets && (c == ':' || c == ',')) {
+      parts.push_back(std::move(part));
+      part.clear();
+    } else {
+      part.push_back(c);
+    }
+  }
+  parts.push_back(std::move(part));
+  bool last_was_backup = false;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    bool is_port = p.find_first_not_of("0123456789") == std::string::npos;
+    if (is_port && last_was_backup) {
+      unsigned port = 0;
+      auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+      if (ec != std::errc() || port == 0 || port > 65535)
+        return Status(Code::kInvalidArgument, fmt::format("backup-servers: bad port '{}'", p));
+      options.servers.back().port = static_cast<uint16_t>(port);
+      last_was_backup = false;
+      continue;
+    }
+    SHOAL_ASSIGN_OR_RETURN(HostPort server, ParseHostPort(p));
+    options.servers.push_back(std::move(server));
+    last_was_backup = true;
+  }
+  return Status::Ok();
+}
+
 Status ApplyOption(MountOptions& options, std::string_view option) {
   auto eq = option.find('=');
   std::string key(option.substr(0, eq));
@@ -36,22 +73,7 @@ Status ApplyOption(MountOptions& options, std::string_view option) {
   if (key == "foreground") {
     options.foreground = true;
   } else if (key == "backup-servers" || key == "backup-volfile-servers") {
-    size_t at = 0;
-    while (at <= value.size()) {
-      size_t next = value.find_first_of(":,", at);
-      // H:PORT or H alone, servers separated by ':' as in Gluster: a part that is all digits is a port.
-      std::string_view part = value.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
-      bool is_port = !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
-      if (is_port && !options.servers.empty() && options.servers.size() > 1) {
-        SHOAL_ASSIGN_OR_RETURN(HostPort with_port, ParseHostPort(options.servers.back().host + ":" + std::string(part)));
-        options.servers.back() = with_port;
-      } else if (!part.empty()) {
-        SHOAL_ASSIGN_OR_RETURN(HostPort server, ParseHostPort(part));
-        options.servers.push_back(server);
-      }
-      if (next == std::string_view::npos) break;
-      at = next + 1;
-    }
+    SHOAL_RETURN_IF_ERROR(AddBackupServers(options, value));
   } else if (key == "attr-timeout") {
     SHOAL_ASSIGN_OR_RETURN(options.attr_timeout_s, Seconds(key, value));
   } else if (key == "entry-timeout") {

@@ -95,9 +95,6 @@ TEST(ParseMountOptionsTest, BackupServersSomeWithPorts) {
 
 // HostPort's own spelling of an IPv6 server, as the SPEC accepts it.
 TEST(ParseMountOptionsTest, BackupServerWithABracketedIpv6Address) {
-  GTEST_SKIP() << "bug: -o backup-servers=[::1]:24101:s3 is refused with \"'[': missing ]\" although "
-                  "the SPEC accepts [::1]:24101:/vol: ApplyOption (src/fuse/mount_options.cc) splits "
-                  "the list at every ':' before ParseHostPort sees the brackets";
   auto options = Parse("s1:/vol", {"backup-servers=[::1]:24101:s3"});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_THAT(Servers(*options), ElementsAre("s1:24100", "[::1]:24101", "s3:24100"));
