@@ -83,7 +83,7 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // "not-found: no such brick directory /srv/x"
+  // "NotFound: no such brick directory /srv/x"
   std::string ToString() const;
 
  private:

@@ -242,8 +242,7 @@ Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> Brick::OpenEntry(NodeId paren
   // the brick root made inside the brick (cp -a). Either way it gets an id of its own now.
   if (!id.ok() || *id == kRootNode) {
     if (!id.ok() && id.status().code() != Code::kNoData) return id.status();
-    SHOAL_ASSIGN_OR_RETURN(id, ids_->Next());
-    SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), *id));
+    SHOAL_ASSIGN_OR_RETURN(id, ReplaceId(entry->fd.get(), id.ok() ? *id : 0));
     fresh = true;
   }
   auto cached = cache_.Find(*id);
@@ -254,14 +253,26 @@ Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> Brick::OpenEntry(NodeId paren
     SHOAL_ASSIGN_OR_RETURN(auto known, index_->Get(*id));
     SHOAL_ASSIGN_OR_RETURN(std::string handle, HandleOf(entry->fd.get()));
     if (known && *known != handle && OpenHandle(root_fd_.get(), *known).ok()) {
-      SHOAL_ASSIGN_OR_RETURN(id, ids_->Next());
-      SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), *id));
-      spdlog::warn("brick.duplicate_id path={} name={} new_id={}", options_.path, name, *id);
+      NodeId duplicate = *id;
+      SHOAL_ASSIGN_OR_RETURN(id, ReplaceId(entry->fd.get(), duplicate));
+      spdlog::warn("brick.duplicate_id path={} name={} id={} new_id={}", options_.path, name, duplicate, *id);
     }
   }
   SHOAL_RETURN_IF_ERROR(Remember(*id, entry->fd.get(), st));
   cache_.Insert(*id, entry);
   return std::pair{*id, entry};
+}
+
+Result<NodeId> Brick::ReplaceId(int fd, NodeId wrong) {
+  // Two lookups of the same object may get here at once: the first one decides, under the lock,
+  // and the second finds the object already carrying a different id and takes that.
+  std::lock_guard lock(adopt_mutex_);
+  auto current = ReadId(FdPath(fd));
+  if (current.ok() && *current != wrong && *current != kRootNode) return *current;
+  if (!current.ok() && current.status().code() != Code::kNoData) return current.status();
+  SHOAL_ASSIGN_OR_RETURN(NodeId id, ids_->Next());
+  SHOAL_RETURN_IF_ERROR(WriteId(FdPath(fd), id));
+  return id;
 }
 
 Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_view name,

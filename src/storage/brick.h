@@ -85,9 +85,9 @@ class Brick {
   Status RemoveXattr(const proto::RemoveXattrRequest& request);
   Result<proto::StatFsResponse> StatFs();
 
-  // The node id of entry `name` in the directory open as `dir_fd` (node `dir`), giving it one if
-  // it has none yet (an object put on the brick behind shoal's back). Used by readdir.
-  Result<NodeId> IdOfEntry(NodeId dir, int dir_fd, std::string_view name);
+  // The node id of entry `name` (brick inode `brick_ino`, from readdir) in the directory open as
+  // `dir_fd` (node `dir`), settling it as Lookup would when it is missing or not unique.
+  Result<NodeId> IdOfEntry(NodeId dir, int dir_fd, std::string_view name, ino_t brick_ino);
   // Writes the index to stable storage.
   Status Sync();
 
@@ -108,6 +108,9 @@ class Brick {
   Result<proto::Attr> AdoptNew(NodeId parent, int parent_fd, std::string_view name,
                                const proto::Caller& caller);
   Status Remember(NodeId node, int fd, const struct stat& st);
+  // Gives the object open as `fd` a new id unless it no longer carries `wrong` (0: none); returns
+  // the id it carries afterwards.
+  Result<NodeId> ReplaceId(int fd, NodeId wrong);
   // Called after an unlink/rmdir/rename that may have removed the last name of `target`.
   void ForgetIfGone(NodeId node, const std::shared_ptr<NodeFd>& target);
   // The id recorded on what `path` names; `follow` says whether a final symlink is followed, which
@@ -120,6 +123,7 @@ class Brick {
   std::unique_ptr<NodeIndex> index_;
   std::unique_ptr<IdAllocator> ids_;
   NodeCache cache_;
+  std::mutex adopt_mutex_;  // serializes giving ids to objects found without a (unique) one
   std::mutex pinned_mutex_;
   std::unordered_map<NodeId, std::weak_ptr<NodeFd>> pinned_;  // guarded by pinned_mutex_
 };

@@ -135,14 +135,20 @@ Result<UniqueFd> Brick::OpenDirectory(NodeId node) {
   return opened;
 }
 
-Result<NodeId> Brick::IdOfEntry(NodeId dir, int dir_fd, std::string_view name) {
+Result<NodeId> Brick::IdOfEntry(NodeId dir, int dir_fd, std::string_view name, ino_t brick_ino) {
   if (name == ".") return dir;
   if (name == "..") {
     if (dir == kRootNode) return kRootNode;  // never look above the brick
     return ReadId(FdPath(dir_fd) + "/..");
   }
   auto id = ReadId(FdPath(dir_fd) + "/" + std::string(name), /*follow=*/false);
-  if (id.ok() || id.status().code() != Code::kNoData) return id;
+  if (!id.ok() && id.status().code() != Code::kNoData) return id;
+  // The cheap answer is right when the id is this object's own, as the node cache says it is.
+  // Otherwise (no id, the root's id, an id the cache places on another object: a copy made on
+  // the brick) the full lookup settles it, as it would for Lookup.
+  if (id.ok() && *id != kRootNode) {
+    if (auto cached = cache_.Find(*id); cached && cached->brick_ino == brick_ino) return *id;
+  }
   SHOAL_ASSIGN_OR_RETURN(auto entry, OpenEntry(dir, dir_fd, name));
   return entry.first;
 }

@@ -180,10 +180,6 @@ TEST_F(BrickTest, ObjectPutBehindShoalsBackGetsAnIdOnLookup) {
 // look the same new objects up at once: each object must still get exactly one id. A correct brick
 // passes this every time; a racy one fails it almost every time, so it is not a flaky test.
 TEST_F(BrickTest, ConcurrentLookupsOfAnObjectWithoutAnIdAgreeOnItsId) {
-  GTEST_SKIP() << "bug: two threads calling Lookup(root, name) at once on objects that have no id "
-                  "yet get different ids for the same object (3 to 190 of 500 objects in runs here), and "
-                  "both ids resolve to it: Brick::OpenEntry (src/storage/brick.cc) reads the id "
-                  "xattr, finds none, and allocates and writes a new one without any exclusion";
   constexpr int kObjects = 500;
   for (int i = 0; i < kObjects; ++i) ASSERT_NO_FATAL_FAILURE(WriteFile(OnBrick("f" + std::to_string(i)), ""));
   std::vector<uint64_t> seen[2] = {std::vector<uint64_t>(kObjects), std::vector<uint64_t>(kObjects)};

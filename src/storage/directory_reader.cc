@@ -32,7 +32,7 @@ Result<proto::ReadDirResponse> DirectoryReader::Read(uint64_t cookie, uint32_t e
     position_ = static_cast<uint64_t>(found->d_off);
     std::string_view name(found->d_name);
     if (node_ == kRootNode && name == kStateDirName) continue;
-    auto id = brick_.IdOfEntry(node_, fd(), name);
+    auto id = brick_.IdOfEntry(node_, fd(), name, found->d_ino);
     if (!id.ok()) continue;  // removed while we listed: as if readdir had not seen it
     proto::DirEntry* entry = response.add_entries();
     entry->set_name(found->d_name);

@@ -126,9 +126,6 @@ TEST_F(DirectoryReaderTest, EntryPutBehindShoalsBackGetsAnIdThatLookupAgreesWith
 
 // cp -a on the brick copies trusted.shoal.id; readdir must give the copy the id lookup gives it.
 TEST_F(DirectoryReaderTest, CopyCarryingAnotherNodesIdIsListedWithItsOwnId) {
-  GTEST_SKIP() << "bug: readdir lists a cp -a copy of node 2 with ino 2, while Lookup of the same "
-                  "name gives it 3: Brick::IdOfEntry (src/storage/brick_namespace.cc) returns the id "
-                  "xattr as read and only OpenEntry applies the duplicate-id rule";
   proto::Attr original = MakeFile(kRootNode, "a");
   ASSERT_NO_FATAL_FAILURE(WriteFile(OnBrick("copy"), ""));
   const uint64_t id = original.ino();
@@ -142,9 +139,6 @@ TEST_F(DirectoryReaderTest, CopyCarryingAnotherNodesIdIsListedWithItsOwnId) {
 }
 
 TEST_F(DirectoryReaderTest, CopyOfTheRootIsNotListedAsTheRoot) {
-  GTEST_SKIP() << "bug: readdir of the root lists a directory carrying trusted.shoal.id = 1 with "
-                  "ino 1 (the root's): Brick::IdOfEntry (src/storage/brick_namespace.cc) returns the "
-                  "id xattr as read; the fix in OpenEntry (8b78e3e) does not cover readdir";
   ASSERT_EQ(::mkdir(OnBrick("backup").c_str(), 0755), 0);
   const uint64_t root_id = kRootNode;
   ASSERT_EQ(::setxattr(OnBrick("backup").c_str(), kIdXattr, &root_id, sizeof root_id, 0), 0);
