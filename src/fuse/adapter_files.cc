@@ -84,7 +84,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const auto& open = reply->response.open();
     fuse_file_info info{};
     info.flags = flags;
-    adapter.versions.NoteSeen(open.attr());
+    NoteAttr(adapter, open.attr());
     info.keep_cache = adapter.versions.KeepOnOpen(ino) && !(flags & O_TRUNC);
     SetFile(&info, adapter.client.Adopt(ino, flags, /*directory=*/false, open.handle()));
     if (fuse_reply_open(req, &info) != 0) {
@@ -111,7 +111,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     Adapter& adapter = Of(req);
     const auto& created = reply->response.create();
     fuse_entry_param e = EntryOf(adapter, created.entry().attr());
-    adapter.versions.NoteSeen(created.entry().attr());
+    NoteAttr(adapter, created.entry().attr());
     adapter.versions.KeepOnOpen(e.ino);
     fuse_file_info info{};
     info.flags = flags;
@@ -252,7 +252,7 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
           e.attr.st_ino = entry.attr().ino();
           e.attr.st_mode = entry.type() << 12;
         } else {
-          adapter.versions.NoteSeen(entry.attr());
+          NoteAttr(adapter, entry.attr());
           e = EntryOf(adapter, entry.attr());
         }
         needed = fuse_add_direntry_plus(req, buffer.data() + used, room, entry.name().c_str(), &e, entry.cookie());

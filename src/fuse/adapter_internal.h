@@ -57,6 +57,12 @@ inline proto::Caller CallerOf(fuse_req_t req) {
   return caller;
 }
 
+// Everything the client learns from attributes the server sent.
+inline void NoteAttr(Adapter& adapter, const proto::Attr& attr) {
+  adapter.versions.NoteSeen(attr);
+  adapter.xattrs.NoteAttr(attr.ino(), attr.xattr_free());
+}
+
 inline int Errno(const Status& status) { return ErrnoFromCode(status.code()); }
 
 // Replies with the entry in `entry` (from lookup, mknod, ...), or the error. ENOENT from a lookup
@@ -67,7 +73,7 @@ inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::
     fuse_reply_err(req, Errno(reply.status()));
     return;
   }
-  adapter.versions.NoteSeen(pick(reply->response).attr());
+  NoteAttr(adapter, pick(reply->response).attr());
   fuse_entry_param e = EntryOf(adapter, pick(reply->response).attr());
   fuse_reply_entry(req, &e);
 }
@@ -101,7 +107,7 @@ inline void ReplyOk(fuse_req_t req) { fuse_reply_err(req, 0); }
 
 inline void ReplyAttr(fuse_req_t req, const proto::Attr& attr) {
   Adapter& adapter = Of(req);
-  adapter.versions.NoteSeen(attr);
+  NoteAttr(adapter, attr);
   struct stat st = StatOf(attr);
   fuse_reply_attr(req, &st, adapter.options.attr_timeout_s);
 }

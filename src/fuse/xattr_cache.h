@@ -7,6 +7,7 @@
 // forgets everything. Thread-safe.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -29,9 +30,23 @@ class XattrCache {
 
   explicit XattrCache(double ttl_s) : ttl_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ttl_s))) {}
 
+  // Learns from attributes the server sent whether the node has any xattr at all.
+  void NoteAttr(uint64_t ino, bool xattr_free) {
+    if (ttl_.count() <= 0) return;
+    std::lock_guard lock(mutex_);
+    if (xattr_free) {
+      if (free_until_.size() >= kEntriesMax) free_until_.clear();
+      free_until_[ino] = Clock::now() + ttl_;
+    } else {
+      free_until_.erase(ino);
+    }
+  }
+
   std::optional<Answer> Find(uint64_t ino, const std::string& name) {
     if (ttl_.count() <= 0) return std::nullopt;
     std::lock_guard lock(mutex_);
+    if (auto free = free_until_.find(ino); free != free_until_.end() && free->second >= Clock::now())
+      return Answer{.error = ENODATA};
     auto node = map_.find(ino);
     if (node == map_.end()) return std::nullopt;
     auto it = node->second.find(name);
@@ -52,6 +67,7 @@ class XattrCache {
   void Forget(uint64_t ino) {
     std::lock_guard lock(mutex_);
     map_.erase(ino);
+    free_until_.erase(ino);
   }
 
  private:
@@ -63,6 +79,7 @@ class XattrCache {
   std::mutex mutex_;
   size_t entries_ = 0;  // guarded by mutex_ (an upper bound: overwrites count too)
   std::unordered_map<uint64_t, std::unordered_map<std::string, Entry>> map_;  // guarded by mutex_
+  std::unordered_map<uint64_t, Clock::time_point> free_until_;  // guarded by mutex_: no xattrs at all
 };
 
 }  // namespace shoal::fuse

@@ -87,6 +87,7 @@ void Session::OnFrame(net::Frame frame) {
     return;
   }
   const uint64_t id = frame.header.request_id;
+  SPDLOG_TRACE("session.request peer={} op={} id={}", connection_->peer(), proto::OpName(frame.header.opcode), id);
   if (request->has_ping()) {
     proto::Response pong;
     pong.mutable_ping();

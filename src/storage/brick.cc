@@ -294,7 +294,9 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
   entry->brick_ino = st.st_ino;
   SHOAL_RETURN_IF_ERROR(Remember(id, entry->fd.get(), st));
   cache_.Insert(id, entry);
-  return AttrFromStat(id, st);
+  proto::Attr attr = AttrFromStat(id, st);
+  NoteXattrFree(FdPath(entry->fd.get()), attr);  // a default ACL may have given it one
+  return attr;
 }
 
 void Brick::ForgetIfGone(NodeId node, const std::shared_ptr<NodeFd>& target) {
@@ -312,14 +314,18 @@ Result<proto::Attr> Brick::Lookup(NodeId parent, std::string_view name) {
   SHOAL_ASSIGN_OR_RETURN(auto entry, OpenEntry(parent, parent_fd->fd.get(), name));
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(entry.second->fd.get(), &st));
-  return AttrFromStat(entry.first, st);
+  proto::Attr attr = AttrFromStat(entry.first, st);
+  NoteXattrFree(FdPath(entry.second->fd.get()), attr);
+  return attr;
 }
 
 Result<proto::Attr> Brick::GetAttr(NodeId node) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
-  return AttrFromStat(node, st);
+  proto::Attr attr = AttrFromStat(node, st);
+  NoteXattrFree(FdPath(fd->fd.get()), attr);
+  return attr;
 }
 
 Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int handle_fd) {

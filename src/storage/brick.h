@@ -44,6 +44,9 @@ struct BrickOptions {
 // Builds the Attr a client sees from the brick's stat of node `node`.
 proto::Attr AttrFromStat(NodeId node, const struct stat& st);
 
+// Sets attr.xattr_free if the object `path` names (no following) has no xattr but shoal's own.
+void NoteXattrFree(const std::string& path, proto::Attr& attr);
+
 // "/proc/self/fd/N": the path that reaches what descriptor `fd` refers to (even an O_PATH one).
 std::string FdPath(int fd);
 

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
+#include <cstring>
 #include <vector>
 
 #include "storage/brick.h"
@@ -22,6 +23,18 @@ Status CheckXattrName(std::string_view name) {
 }
 
 }  // namespace
+
+void NoteXattrFree(const std::string& path, proto::Attr& attr) {
+  // One llistxattr: a buffer that holds shoal's own id xattr name and nothing more.
+  char names[64];
+  ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
+  if (n == 0) {
+    attr.set_xattr_free(true);
+  } else if (n > 0) {
+    std::string_view all(names, static_cast<size_t>(n));
+    attr.set_xattr_free(all == std::string_view(kIdXattr, std::strlen(kIdXattr) + 1));
+  }
+}
 
 Status Brick::SetXattr(const proto::SetXattrRequest& request) {
   SHOAL_RETURN_IF_ERROR(CheckXattrName(request.name()));
