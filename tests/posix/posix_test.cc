@@ -249,9 +249,16 @@ Child::Child(std::function<void(Trace&, Link&)> body, std::optional<uid_t> as_ui
   }
   pid_ = ::fork();
   if (pid_ == 0) {
-    ::close(to[1]);
-    ::close(from[0]);
-    ::close(trace[0]);
+    // Descriptors inherited from the parent would keep its open files (and their flock locks)
+    // alive in this process: keep only the standard ones and this child's pipe ends.
+    int keep[] = {to[0], from[1], trace[1]};
+    std::sort(std::begin(keep), std::end(keep));
+    unsigned first = 3;
+    for (int fd : keep) {
+      if (static_cast<unsigned>(fd) > first) ::close_range(first, fd - 1, 0);
+      first = fd + 1;
+    }
+    ::close_range(first, ~0U, 0);
     Trace child_trace;
     Link link;
     link.in_ = to[0];
