@@ -84,6 +84,11 @@ proto::Attr AttrFromStat(NodeId node, const struct stat& st) {
 
 std::string FdPath(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
 
+void HideStateDirectory(NodeId node, proto::Attr& attr) {
+  // .shoal/ is a subdirectory of the root, and so one of the root's links; clients never see it.
+  if (node == kRootNode && attr.nlink() > 2) attr.set_nlink(attr.nlink() - 1);
+}
+
 Status CheckName(NodeId parent, std::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
       name.find('\0') != std::string_view::npos)
@@ -325,6 +330,7 @@ Result<proto::Attr> Brick::GetAttr(NodeId node) {
   SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
   proto::Attr attr = AttrFromStat(node, st);
   NoteXattrFree(FdPath(fd->fd.get()), attr);
+  HideStateDirectory(node, attr);
   return attr;
 }
 
@@ -362,7 +368,9 @@ Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int han
   }
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(handle_fd >= 0 ? handle_fd : fd->fd.get(), &st));
-  return AttrFromStat(request.node(), st);
+  proto::Attr attr = AttrFromStat(request.node(), st);
+  HideStateDirectory(request.node(), attr);
+  return attr;
 }
 
 }  // namespace shoal::storage

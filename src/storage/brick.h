@@ -44,6 +44,9 @@ struct BrickOptions {
 // Builds the Attr a client sees from the brick's stat of node `node`.
 proto::Attr AttrFromStat(NodeId node, const struct stat& st);
 
+// The root's attributes as clients see them: without the link that .shoal/ adds.
+void HideStateDirectory(NodeId node, proto::Attr& attr);
+
 // Sets attr.xattr_free if the object `path` names (no following) has no xattr but shoal's own.
 void NoteXattrFree(const std::string& path, proto::Attr& attr);
 
