@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -120,6 +121,15 @@ void AppendFromTwoDescriptors(const std::string& root, Trace& t) {
   std::string content = NoteContent(t, "content", path);
   EXPECT_EQ(content, "start.aaabbbbccP!");
   NoteStat(t, "stat", path);
+
+  // One append larger than a single request: its pieces must land in order, at the end.
+  const std::string big = Pattern(3 * kMiB + 5);
+  a = t.Fd("open a O_APPEND", Sys(::open(path.c_str(), O_WRONLY | O_APPEND)));
+  t.Call("write 3 MiB + 5", Sys(::write(a, big.data(), big.size())));
+  t.Call("write tail", Sys(::write(a, "END", 3)));
+  ::close(a);
+  content = NoteContent(t, "content", path);
+  EXPECT_TRUE(content == "start.aaabbbbccP!" + big + "END") << "a large O_APPEND write came back out of order";
 }
 
 void ReadWriteAndPositionalIo(const std::string& root, Trace& t) {
@@ -143,6 +153,10 @@ void ReadWriteAndPositionalIo(const std::string& root, Trace& t) {
   t.Call("lseek SEEK_END", Sys(::lseek(fd, 0, SEEK_END)));
   t.Call("lseek -100 SEEK_SET", Sys(::lseek(fd, -100, SEEK_SET)));
   t.Call("pwrite at -1", Sys(::pwrite(fd, "x", 1, -1)));
+  // Past the largest file the filesystem can hold (ext4: 16 TiB; tmpfs takes it as a hole).
+  t.Call("pwrite at 16 TiB", Sys(::pwrite(fd, "x", 1, 16 * 1024 * kGiB)));
+  t.Call("ftruncate back to 0", Sys(::ftruncate(fd, 0)));
+  t.Call("pwrite 10 at 0", Sys(::pwrite(fd, "0123456789", 10, 0)));
 
   // One call moving more than the 1 MiB a single request carries, at an offset that is not
   // aligned to anything.
@@ -388,6 +402,43 @@ void WriteMovesMtimeForward(const std::string& root, Trace& t) {
   NoteStat(t, "stat", path);
 }
 
+// A program stored on the volume runs, and cannot be written while it runs.
+void ExecuteAProgram(const std::string& root, Trace& t) {
+  const std::string script = root + "/script";
+  MakeFile(t, script, "#!/bin/sh\nexit 7\n");
+  auto run = [&](const std::string& what) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl(script.c_str(), script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(errno == EACCES ? 126 : 127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    t.Note(what, WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : "signal");
+  };
+  run("run without the execute bit");
+  t.Call("chmod 0755", Sys(::chmod(script.c_str(), 0755)));
+  run("run");
+  t.Call("access X_OK", Sys(::access(script.c_str(), X_OK)));
+
+  const std::string program = root + "/true";
+  int in = ::open("/bin/true", O_RDONLY);
+  int out = t.Fd("create true", Sys(::open(program.c_str(), O_CREAT | O_WRONLY, 0755)));
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::read(in, buffer, sizeof buffer)) > 0) (void)!::write(out, buffer, n);
+  ::close(in);
+  ::close(out);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(program.c_str(), program.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  t.Note("run a copy of /bin/true", WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : "signal");
+}
+
 TEST_P(PosixFiles, CreateAndOpenFlags) { ExpectSameOnBoth(CreateAndOpenFlags); }
 TEST_P(PosixFiles, CreateKeepsSetIdBits) { ExpectSameOnBoth(CreateKeepsSetIdBits); }
 TEST_P(PosixFiles, TruncateOnOpen) { ExpectSameOnBoth(TruncateOnOpen); }
@@ -401,6 +452,7 @@ TEST_P(PosixFiles, SyncCalls) { ExpectSameOnBoth(SyncCalls); }
 TEST_P(PosixFiles, MmapSeesWrites) { ExpectSameOnBoth(MmapSeesWrites); }
 TEST_P(PosixFiles, UnlinkedFileStaysUsable) { ExpectSameOnBoth(UnlinkedFileStaysUsable); }
 TEST_P(PosixFiles, WriteMovesMtimeForward) { ExpectSameOnBoth(WriteMovesMtimeForward); }
+TEST_P(PosixFiles, ExecuteAProgram) { ExpectSameOnBoth(ExecuteAProgram); }
 
 }  // namespace
 }  // namespace shoal::testing::posix

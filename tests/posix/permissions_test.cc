@@ -40,6 +40,10 @@ void AsAnotherUser(const std::string& root, Trace& t) {
   t.Call("mkdir group", Sys(::mkdir(p("group").c_str(), 0755)));
   t.Call("chown group 0:4321", Sys(::chown(p("group").c_str(), 0, 4321)));
   t.Call("chmod group 02777", Sys(::chmod(p("group").c_str(), 02777)));
+  MakeFile(t, p("setid"), "writable by anyone, set-id bits");
+  t.Call("chmod setid 06777", Sys(::chmod(p("setid").c_str(), 06777)));
+  MakeFile(t, p("shared"), "writable by anyone");
+  t.Call("chmod shared 0666", Sys(::chmod(p("shared").c_str(), 0666)));
   t.Call("mkdir search-only", Sys(::mkdir(p("search-only").c_str(), 0755)));
   MakeFile(t, p("search-only/known"), "found by name");
   t.Call("chmod search-only 0711", Sys(::chmod(p("search-only").c_str(), 0711)));
@@ -63,6 +67,15 @@ void AsAnotherUser(const std::string& root, Trace& t) {
     u.Call("utimensat public now", Sys(::utimensat(AT_FDCWD, p("public").c_str(), nullptr, 0)));
     u.Call("setxattr public user.x", Sys(::setxattr(p("public").c_str(), "user.x", "x", 1, 0)));
     u.Call("link secret open/hard", Sys(::link(p("secret").c_str(), p("open/hard").c_str())));
+    // Anyone who may write a file may set its times to now, but only its owner to other times.
+    u.Call("utimensat shared now", Sys(::utimensat(AT_FDCWD, p("shared").c_str(), nullptr, 0)));
+    u.Call("utimensat shared explicit", Sys(::utimensat(AT_FDCWD, p("shared").c_str(), times, 0)));
+    // A write by someone else than the owner drops the set-user-ID and set-group-ID bits.
+    fd = u.Fd("open setid O_WRONLY", Sys(::open(p("setid").c_str(), O_WRONLY)));
+    u.Call("write setid", Sys(::write(fd, "changed", 7)));
+    NoteFstat(u, "fstat setid after the write", fd);
+    ::close(fd);
+    NoteStat(u, "stat setid", p("setid"));
 
     u.Fd("create closed/mine", Sys(::open(p("closed/mine").c_str(), O_CREAT | O_WRONLY, 0644)));
     u.Call("mkdir closed/dir", Sys(::mkdir(p("closed/dir").c_str(), 0755)));
