@@ -45,7 +45,6 @@ struct OpenFile {
   std::mutex mutex;
   uint64_t server_handle = 0;  // guarded by mutex
   uint64_t generation = 0;     // guarded by mutex: the connection server_handle belongs to
-  std::vector<uint64_t> lock_owners;  // guarded by mutex: who took POSIX locks through this file
 };
 
 // Whether `request` may be sent again after a lost connection without changing its effect.

@@ -22,8 +22,9 @@ void Init(void* userdata, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   // POSIX_ACL: the kernel enforces ACLs and caches them (ls -l asks every file for one).
+  // DONT_MASK: the server applies the umask, unless the directory has a default ACL (as open(2)).
   uint32_t wanted = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_READDIRPLUS |
-                    FUSE_CAP_POSIX_ACL |
+                    FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK |
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_AUTO_INVAL_DATA |
                     FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_EXPORT_SUPPORT;
   conn->want |= wanted & conn->capable;
@@ -71,6 +72,8 @@ void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+    Of(req).xattrs.Forget(ino);  // chmod rewrites an ACL's mask; chown may drop capabilities
   proto::SetAttrRequest set;
   set.set_node(ino);
   uint32_t fields = 0;

@@ -35,9 +35,19 @@ Result<Reply> WaitOnFile(Adapter& adapter, std::shared_ptr<OpenFile> file, std::
 int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, bool wait) {
   Adapter& adapter = Of(req);
   auto delay = std::chrono::milliseconds(5);
+  bool barrier_done = false;
   for (;;) {
     auto reply = WaitOnFile(adapter, FileOf(fi), build);
     if (reply.ok()) return 0;
+    if (reply.status().code() == Code::kWouldBlock && !wait && !barrier_done) {
+      // The holder may have just closed: its release can still be on its way from another FUSE
+      // thread. Ask once more after everything sent so far has been answered.
+      barrier_done = true;
+      proto::Request ping;
+      ping.mutable_ping();
+      (void)adapter.client.CallSync(std::move(ping));
+      continue;
+    }
     if (reply.status().code() != Code::kWouldBlock || !wait) return Errno(reply.status());
     if (fuse_req_interrupted(req)) return EINTR;
     std::this_thread::sleep_for(delay);
@@ -47,6 +57,12 @@ int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(ui
 
 // ---------------------------------------------------------------- files
 
+void RememberLazy(Adapter& adapter, const std::shared_ptr<OpenFile>& file) {
+  std::lock_guard lock(adapter.lazy_mutex);
+  std::erase_if(adapter.lazy, [](const auto& weak) { return weak.expired(); });
+  adapter.lazy.push_back(file);
+}
+
 bool LazyOpenable(int flags) {
   return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT));
 }
@@ -55,18 +71,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Adapter& adapter = Of(req);
   if (LazyOpenable(fi->flags)) {
     auto file = adapter.client.AdoptUnopened(ino, fi->flags, /*directory=*/false);
-    {
-      std::lock_guard lock(adapter.lazy_mutex);
-      std::erase_if(adapter.lazy, [](const auto& weak) { return weak.expired(); });
-      adapter.lazy.push_back(file);
-    }
+    RememberLazy(adapter, file);
     fi->keep_cache = adapter.versions.KeepOnOpen(ino);
-    // No FLUSH at close: nothing to write back, and no POSIX lock to drop unless this file takes
-    // one later, which Release then drops (SetLock records the owner).
-    {
-      std::lock_guard lock(adapter.locked_mutex);
-      fi->noflush = !adapter.locked.contains(ino);
-    }
+    // FLUSH stays on (it is answered here unless the file has locks): any close(2) must be able
+    // to drop its process's POSIX locks, even those taken through another descriptor later.
     SetFile(fi, std::move(file));
     if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
     return;
@@ -162,22 +170,6 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Adapter& adapter = Of(req);
   auto& file = FileOf(fi);
-  if (fi->noflush) {
-    // Close without a flush: drop here the POSIX locks taken through this file (see Open).
-    std::vector<uint64_t> owners;
-    {
-      std::lock_guard lock(file->mutex);
-      owners = file->lock_owners;
-    }
-    for (uint64_t owner : owners) {
-      (void)WaitOnFile(adapter, file, [owner](uint64_t handle) {
-        proto::Request r;
-        r.mutable_flush()->set_handle(handle);
-        r.mutable_flush()->set_owner(owner);
-        return r;
-      });
-    }
-  }
   adapter.client.Release(file);
   delete &FileOf(fi);
   ReplyOk(req);
@@ -221,7 +213,9 @@ void Seek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info* 
 // timeout, and drops them when this mount changes the directory.
 void OpenDirectory(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Adapter& adapter = Of(req);
-  SetFile(fi, adapter.client.AdoptUnopened(ino, O_RDONLY | O_DIRECTORY, /*directory=*/true));
+  auto file = adapter.client.AdoptUnopened(ino, O_RDONLY | O_DIRECTORY, /*directory=*/true);
+  RememberLazy(adapter, file);
+  SetFile(fi, std::move(file));
   fi->cache_readdir = 1;
   fi->keep_cache = 1;
   if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
@@ -300,7 +294,7 @@ void GetLock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, struct flock* fl) {
       found.l_whence = SEEK_SET;
       found.l_start = static_cast<off_t>(lock.start());
       found.l_len = static_cast<off_t>(lock.length());
-      found.l_pid = 0;  // the holder may be on another machine
+      found.l_pid = static_cast<pid_t>(lock.pid());  // 0 when the holder is on another client
     }
     fuse_reply_lock(req, &found);
   });
@@ -313,11 +307,6 @@ void SetLock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* f
     adapter.locked.insert(ino);
   }
   const uint64_t owner = fi->lock_owner;
-  if (fl->l_type != F_UNLCK) {
-    std::lock_guard lock(FileOf(fi)->mutex);
-    auto& owners = FileOf(fi)->lock_owners;
-    if (std::find(owners.begin(), owners.end(), owner) == owners.end()) owners.push_back(owner);
-  }
   proto::Lock wanted = LockOf(*fl);
   fuse_reply_err(req, TakeLock(req, fi, [owner, wanted](uint64_t handle) {
     proto::Request r;

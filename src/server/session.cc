@@ -38,6 +38,7 @@ bool RunsInline(const proto::Request& request) {
     case proto::Request::kGetLock:
     case proto::Request::kSetLock:
     case proto::Request::kFlush:
+    case proto::Request::kRelease:  // the descriptor itself is closed on the pool (HandleRelease)
       return true;
     case proto::Request::kSetAttr:
       return !(request.set_attr().fields() & proto::SET_ATTR_SIZE);
@@ -282,14 +283,22 @@ Session::Answer Session::HandleFile(const proto::Request& request, const net::Bu
       if (!reader.ok()) return {.response = proto::ErrorResponse(reader.status())};
       auto handle = std::make_shared<OpenHandle>();
       handle->node = request.open_dir().node();
+      handle->pin = brick.Pin(handle->node).value_or(nullptr);
       handle->directory = std::move(reader.value());
       response.mutable_open_dir()->set_handle(AddHandle(std::move(handle)));
       break;
     }
-    case proto::Request::kRelease:
-      if (!DropHandle(request.release().handle())) return {.response = BadHandle(request.release().handle())};
+    case proto::Request::kRelease: {
+      // In order with what the client sends next: a lock request from another process after
+      // this close must find the flock gone. Closing the descriptor (which may free the blocks of
+      // an unlinked file) is left to the pool.
+      auto handle = FindHandle(request.release().handle());
+      if (!handle || !DropHandle(request.release().handle())) return {.response = BadHandle(request.release().handle())};
+      if (handle->fd.valid()) (void)storage::SetWholeFileLock(handle->fd.get(), proto::LOCK_TYPE_UNLOCK);
+      workers_.Post([handle = std::move(handle)]() mutable { handle.reset(); });
       response.mutable_release();
       break;
+    }
     case proto::Request::kReadDir: {
       const auto& read_dir = request.read_dir();
       auto handle = FindHandle(read_dir.handle());
@@ -348,7 +357,7 @@ Session::Answer Session::HandleLock(const proto::Request& request) {
     auto handle = FindHandle(request.flush().handle());
     if (!handle) return {.response = BadHandle(request.flush().handle())};
     std::lock_guard lock(mutex_);
-    lock_fds_.erase({request.flush().owner(), handle->node});
+    lock_owners_.erase({request.flush().owner(), handle->node});
     response.mutable_flush();
     return {.response = std::move(response)};
   }
@@ -364,11 +373,21 @@ Session::Answer Session::HandleLock(const proto::Request& request) {
   auto fd = LockDescriptor(*handle, get ? request.get_lock().owner() : request.set_lock().owner());
   if (!fd.ok()) return {.response = proto::ErrorResponse(fd.status())};
   if (get) {
-    response = From(storage::TestRangeLock(*fd, request.get_lock().lock()),
-                    [](proto::Response& r, proto::Lock& l) { *r.mutable_get_lock()->mutable_lock() = l; });
+    auto found = storage::TestRangeLock(*fd, request.get_lock().lock());
+    if (found.ok() && found->type() != proto::LOCK_TYPE_UNLOCK)
+      found->set_pid(HolderPid(handle->node, request.get_lock().owner(), *found));
+    response = From(std::move(found), [](proto::Response& r, proto::Lock& l) { *r.mutable_get_lock()->mutable_lock() = l; });
   } else {
-    response = From(storage::SetRangeLock(*fd, request.set_lock().lock()),
-                    [](proto::Response& r) { r.mutable_set_lock(); });
+    const auto& set = request.set_lock();
+    Status status = storage::SetRangeLock(*fd, set.lock());
+    if (status.ok() && set.lock().type() != proto::LOCK_TYPE_UNLOCK) {
+      std::lock_guard lock(mutex_);
+      LockOwner& owner = lock_owners_[{set.owner(), handle->node}];
+      owner.pid = set.lock().pid();
+      owner.start = std::min(owner.start, set.lock().start());
+      owner.end = set.lock().length() == 0 ? UINT64_MAX : std::max(owner.end, set.lock().start() + set.lock().length());
+    }
+    response = From(std::move(status), [](proto::Response& r) { r.mutable_set_lock(); });
   }
   return {.response = std::move(response)};
 }
@@ -391,17 +410,27 @@ bool Session::DropHandle(uint64_t id) {
   return handles_.erase(id) == 1;
 }
 
+uint32_t Session::HolderPid(storage::NodeId node, uint64_t asking_owner, const proto::Lock& lock) {
+  const uint64_t start = lock.start(), end = lock.length() == 0 ? UINT64_MAX : lock.start() + lock.length();
+  std::lock_guard guard(mutex_);
+  for (const auto& [key, owner] : lock_owners_) {
+    if (key.second != node || key.first == asking_owner) continue;
+    if (owner.start < end && start < owner.end) return owner.pid;
+  }
+  return 0;  // held through another client: its pid means nothing here
+}
+
 Result<int> Session::LockDescriptor(const OpenHandle& handle, uint64_t owner) {
   std::lock_guard lock(mutex_);
   auto key = std::pair{owner, handle.node};
-  auto it = lock_fds_.find(key);
-  if (it != lock_fds_.end()) return it->second.get();
+  auto it = lock_owners_.find(key);
+  if (it != lock_owners_.end() && it->second.fd.valid()) return it->second.fd.get();
   // A descriptor of its own per owner, so that the kernel keeps owners' locks apart.
   UniqueFd fd(::open(storage::FdPath(handle.fd.get()).c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid()) fd.Reset(::open(storage::FdPath(handle.fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(errno, "opening lock descriptor");
   int raw = fd.get();
-  lock_fds_.emplace(key, std::move(fd));
+  lock_owners_[key].fd = std::move(fd);
   return raw;
 }
 

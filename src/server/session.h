@@ -68,7 +68,16 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   std::mutex mutex_;
   uint64_t next_handle_ = 1;                                           // guarded by mutex_
   std::unordered_map<uint64_t, std::shared_ptr<OpenHandle>> handles_;  // guarded by mutex_
-  std::map<std::pair<uint64_t, storage::NodeId>, UniqueFd> lock_fds_;  // guarded by mutex_
+  // One descriptor per (lock owner, node) holding that owner's POSIX locks, and who the owner
+  // is: the pid and the span of what it has locked, so that getlk can name the holder.
+  struct LockOwner {
+    UniqueFd fd;
+    uint32_t pid = 0;
+    uint64_t start = UINT64_MAX, end = 0;  // [start, end) covering every range it locked
+  };
+  std::map<std::pair<uint64_t, storage::NodeId>, LockOwner> lock_owners_;  // guarded by mutex_
+  // The pid of an owner of this session holding a lock on `node` that overlaps `lock`, or 0.
+  uint32_t HolderPid(storage::NodeId node, uint64_t asking_owner, const proto::Lock& lock);
 };
 
 }  // namespace shoal::server

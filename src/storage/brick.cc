@@ -286,12 +286,17 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
   auto entry = std::make_shared<NodeFd>();
   entry->fd.Reset(::openat(parent_fd, name_z.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!entry->fd.valid()) return ErrnoStatus(errno, "opening new entry");
-  struct stat parent_st;
+  struct stat parent_st, created_st;
   SHOAL_RETURN_IF_ERROR(Stat(parent_fd, &parent_st));
+  SHOAL_RETURN_IF_ERROR(Stat(entry->fd.get(), &created_st));
   // Under a set-group-ID directory the new object already has the directory's group.
   gid_t gid = (parent_st.st_mode & S_ISGID) ? static_cast<gid_t>(-1) : caller.gid();
   if (::fchownat(entry->fd.get(), "", caller.uid(), gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
     return ErrnoStatus(errno, "setting owner of new entry");
+  // chown clears the set-user-ID and set-group-ID bits of a file; the caller asked for them.
+  if (S_ISREG(created_st.st_mode) && (created_st.st_mode & (S_ISUID | S_ISGID)) &&
+      ::chmod(FdPath(entry->fd.get()).c_str(), created_st.st_mode & 07777) != 0)
+    return ErrnoStatus(errno, "restoring set-id bits of new entry");
   SHOAL_ASSIGN_OR_RETURN(NodeId id, ids_->Next());
   SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), id));
   struct stat st;
@@ -300,7 +305,7 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
   SHOAL_RETURN_IF_ERROR(Remember(id, entry->fd.get(), st));
   cache_.Insert(id, entry);
   proto::Attr attr = AttrFromStat(id, st);
-  NoteXattrFree(FdPath(entry->fd.get()), attr);  // a default ACL may have given it one
+  NoteXattrFree(entry->fd.get(), {}, attr);  // a default ACL may have given it one
   return attr;
 }
 
@@ -320,7 +325,7 @@ Result<proto::Attr> Brick::Lookup(NodeId parent, std::string_view name) {
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(entry.second->fd.get(), &st));
   proto::Attr attr = AttrFromStat(entry.first, st);
-  NoteXattrFree(FdPath(entry.second->fd.get()), attr);
+  NoteXattrFree(entry.second->fd.get(), {}, attr);
   return attr;
 }
 
@@ -329,7 +334,7 @@ Result<proto::Attr> Brick::GetAttr(NodeId node) {
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
   proto::Attr attr = AttrFromStat(node, st);
-  NoteXattrFree(FdPath(fd->fd.get()), attr);
+  NoteXattrFree(fd->fd.get(), {}, attr);
   HideStateDirectory(node, attr);
   return attr;
 }

@@ -47,8 +47,13 @@ proto::Attr AttrFromStat(NodeId node, const struct stat& st);
 // The root's attributes as clients see them: without the link that .shoal/ adds.
 void HideStateDirectory(NodeId node, proto::Attr& attr);
 
-// Sets attr.xattr_free if the object `path` names (no following) has no xattr but shoal's own.
-void NoteXattrFree(const std::string& path, proto::Attr& attr);
+// Sets attr.xattr_free if the object has no xattr but shoal's own. `fd` is a descriptor of it
+// (even O_PATH) when `name` is empty; otherwise the object is `name` in directory `fd`.
+void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr);
+
+// The mode to create an object with in directory `parent_fd`: as open(2) would make it, the
+// caller's umask applies unless the directory has a default ACL (which then decides).
+uint32_t CreationMode(int parent_fd, uint32_t mode, const proto::Caller& caller);
 
 // "/proc/self/fd/N": the path that reaches what descriptor `fd` refers to (even an O_PATH one).
 std::string FdPath(int fd);

@@ -35,8 +35,8 @@ Result<proto::Attr> Brick::MakeNode(const proto::MakeNodeRequest& request) {
   SHOAL_ASSIGN_OR_RETURN(auto parent, Resolve(request.parent()));
   const int dir = parent->fd.get();
   const std::string name = Z(request.name());
-  int rc = S_ISDIR(request.mode()) ? ::mkdirat(dir, name.c_str(), request.mode() & 07777)
-                                   : ::mknodat(dir, name.c_str(), request.mode(), request.rdev());
+  const uint32_t mode = CreationMode(dir, request.mode(), request.caller());
+  int rc = S_ISDIR(mode) ? ::mkdirat(dir, name.c_str(), mode & 07777) : ::mknodat(dir, name.c_str(), mode, request.rdev());
   if (rc != 0) return ErrnoStatus(errno, S_ISDIR(request.mode()) ? "mkdir" : "mknod");
   return AdoptNew(request.parent(), dir, name, request.caller());
 }
@@ -117,7 +117,8 @@ Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request) {
   SHOAL_ASSIGN_OR_RETURN(auto parent, Resolve(request.parent()));
   const std::string name = Z(request.name());
   const uint32_t flags = SafeOpenFlags(request.flags()) | O_CREAT | O_EXCL | O_NOFOLLOW;  // never through a symlink
-  UniqueFd opened(::openat(parent->fd.get(), name.c_str(), flags, request.mode() & 07777));
+  const uint32_t mode = CreationMode(parent->fd.get(), request.mode(), request.caller());
+  UniqueFd opened(::openat(parent->fd.get(), name.c_str(), flags, mode & 07777));
   if (!opened.valid()) {
     if (errno != EEXIST || (request.flags() & O_EXCL)) return ErrnoStatus(errno, "create");
     // Another client created it between our lookup and now: open what is there, as open(2) would.

@@ -24,16 +24,24 @@ Status CheckXattrName(std::string_view name) {
 
 }  // namespace
 
-void NoteXattrFree(const std::string& path, proto::Attr& attr) {
-  // One llistxattr: a buffer that holds shoal's own id xattr name and nothing more.
+void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr) {
+  // One listxattr: a buffer that holds shoal's own id xattr name and nothing more. The
+  // /proc/self/fd link must be followed to reach the object; a name in a directory must not.
   char names[64];
-  ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
+  ssize_t n = name.empty() ? ::listxattr(FdPath(fd).c_str(), names, sizeof names)
+                           : ::llistxattr((FdPath(fd) + "/" + std::string(name)).c_str(), names, sizeof names);
   if (n == 0) {
     attr.set_xattr_free(true);
   } else if (n > 0) {
     std::string_view all(names, static_cast<size_t>(n));
     attr.set_xattr_free(all == std::string_view(kIdXattr, std::strlen(kIdXattr) + 1));
   }
+}
+
+uint32_t CreationMode(int parent_fd, uint32_t mode, const proto::Caller& caller) {
+  ssize_t n = ::getxattr(FdPath(parent_fd).c_str(), "system.posix_acl_default", nullptr, 0);
+  if (n > 0) return mode;  // the file system combines it with the default ACL
+  return mode & ~caller.umask();
 }
 
 Status Brick::SetXattr(const proto::SetXattrRequest& request) {

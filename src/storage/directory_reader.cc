@@ -46,7 +46,7 @@ Result<proto::ReadDirResponse> DirectoryReader::Read(uint64_t cookie, uint32_t e
         continue;
       }
       *entry->mutable_attr() = AttrFromStat(*id, st);
-      NoteXattrFree(FdPath(fd()) + "/" + std::string(name), *entry->mutable_attr());
+      NoteXattrFree(fd(), name, *entry->mutable_attr());
     }
   }
   return response;
