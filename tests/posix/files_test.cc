@@ -7,8 +7,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "tests/posix/posix_test.h"
@@ -402,6 +404,54 @@ void WriteMovesMtimeForward(const std::string& root, Trace& t) {
   NoteStat(t, "stat", path);
 }
 
+// Appends from two processes at once: every write lands whole, none is lost or overwritten.
+void ConcurrentAppendsStayWhole(const std::string& root, Trace& t) {
+  const std::string path = root + "/log";
+  MakeFile(t, path, "");
+  constexpr int kSmall = 300;
+  constexpr size_t kSmallBytes = 100, kLargeBytes = kMiB + kMiB / 2;  // a large one takes two requests
+  auto appender = [&path](char letter) {
+    return [&path, letter](Trace& ct, Child::Link& link) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
+      link.Send('r');
+      link.Receive();  // both start together
+      int failures = 0;
+      const std::string small(kSmallBytes, letter), large(kLargeBytes, static_cast<char>(letter + 32));
+      for (int i = 0; i < kSmall; ++i) {
+        failures += ::write(fd, small.data(), small.size()) != static_cast<ssize_t>(small.size());
+        if (i % 100 == 0) failures += ::write(fd, large.data(), large.size()) != static_cast<ssize_t>(large.size());
+      }
+      ::close(fd);
+      ct.Note(std::string("short or failed appends by ") + letter, failures);
+    };
+  };
+  Child a(appender('A')), b(appender('B'));
+  a.Receive();
+  b.Receive();
+  a.Send('g');
+  b.Send('g');
+  a.Wait(t);
+  b.Wait(t);
+  // Cut the file into runs of one byte value: each must be a whole number of appends.
+  // The order of the appends is the scheduler's: only sizes and wholeness go into the trace.
+  Trace unordered;
+  const std::string content = NoteContent(unordered, "content", path);
+  t.Note("size", static_cast<int64_t>(content.size()));
+  std::map<char, size_t> bytes;
+  int broken = 0;
+  for (size_t at = 0; at < content.size();) {
+    size_t end = content.find_first_not_of(content[at], at);
+    if (end == std::string::npos) end = content.size();
+    const size_t unit = std::islower(static_cast<unsigned char>(content[at])) ? kLargeBytes : kSmallBytes;
+    broken += (end - at) % unit != 0;
+    bytes[content[at]] += end - at;
+    at = end;
+  }
+  EXPECT_EQ(broken, 0) << "appends interleaved or cut";
+  t.Note("runs that are not whole appends", broken);
+  for (const auto& [letter, count] : bytes) t.Note(std::string("bytes of ") + letter, static_cast<int64_t>(count));
+}
+
 // A program stored on the volume runs, and cannot be written while it runs.
 void ExecuteAProgram(const std::string& root, Trace& t) {
   const std::string script = root + "/script";
@@ -453,6 +503,7 @@ TEST_P(PosixFiles, MmapSeesWrites) { ExpectSameOnBoth(MmapSeesWrites); }
 TEST_P(PosixFiles, UnlinkedFileStaysUsable) { ExpectSameOnBoth(UnlinkedFileStaysUsable); }
 TEST_P(PosixFiles, WriteMovesMtimeForward) { ExpectSameOnBoth(WriteMovesMtimeForward); }
 TEST_P(PosixFiles, ExecuteAProgram) { ExpectSameOnBoth(ExecuteAProgram); }
+TEST_P(PosixFiles, ConcurrentAppendsStayWhole) { ExpectSameOnBoth(ConcurrentAppendsStayWhole); }
 
 }  // namespace
 }  // namespace shoal::testing::posix
