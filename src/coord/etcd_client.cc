@@ -174,9 +174,16 @@ Result<MemberAddResponse> EtcdClient::AddMember(const std::vector<std::string>& 
   }
 }
 
-Status EtcdClient::RemoveMember(uint64_t member_id) {
-  Json body = {{"ID", std::to_string(member_id)}};
-  return Call("/v3/cluster/member/remove", body.dump(), false).status();
+Status EtcdClient::RemoveMember(uint64_t member_id, int healthy_wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(healthy_wait_ms);
+  const std::string body = Json{{"ID", std::to_string(member_id)}}.dump();
+  for (;;) {
+    Status removed = Call("/v3/cluster/member/remove", body, false).status();
+    // The same strict reconfiguration check as for AddMember.
+    bool unhealthy = removed.code() == Code::kUnavailable && removed.message().ends_with("etcdserver: unhealthy cluster");
+    if (!unhealthy || std::chrono::steady_clock::now() >= deadline) return removed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Result<EtcdStatus> EtcdClient::MemberStatus() {

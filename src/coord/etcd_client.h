@@ -59,6 +59,9 @@ struct RangeRequest {
   std::string key;
   bool prefix = false;
   int64_t limit = 0;  // at most this many keys, in key order; 0: no limit
+  // Answered from the member's own copy without asking the leader: possibly stale, but it works
+  // without a quorum (what a read-only command says while the pool has lost it).
+  bool serializable = false;
 };
 struct DeleteRequest {
   std::string key;
@@ -159,7 +162,9 @@ class EtcdClient {
   // ("unhealthy cluster") until every member has been connected for 5 s; that refusal is retried
   // for up to `healthy_wait_ms`.
   Result<MemberAddResponse> AddMember(const std::vector<std::string>& peer_urls, int healthy_wait_ms = 10000);
-  Status RemoveMember(uint64_t member_id);
+  // Removes a member; etcd refuses this too ("unhealthy cluster") within 5 s of a member joining,
+  // and that refusal is retried for up to `healthy_wait_ms`.
+  Status RemoveMember(uint64_t member_id, int healthy_wait_ms = 10000);
   // The status of the member that answers (not the cluster's): the first endpoint that does.
   Result<EtcdStatus> MemberStatus();
 

@@ -80,6 +80,7 @@ Json ToJson(const RangeRequest& request) {
   Json json = Json::object();
   AddRange(json, request.key, request.prefix);
   if (request.limit != 0) json["limit"] = std::to_string(request.limit);
+  if (request.serializable) json["serializable"] = true;
   return json;
 }
 
