@@ -1,8 +1,12 @@
 // shoald: the shoal storage server. Serves the bricks of its volumes to clients over TCP.
 //
-// Prints "shoald ready listen=ADDR:PORT" on stdout once it accepts connections (scripts and tests
-// wait for that line), and stops cleanly on SIGTERM or SIGINT.
+// Prints "shoald ready listen=ADDR:PORT" on stdout once it accepts connections and its etcd member
+// serves (scripts and tests wait for that line), and stops cleanly on SIGTERM or SIGINT.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -14,8 +18,10 @@
 
 #include "common/host_port.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "net/listener.h"
 #include "net/worker_pool.h"
+#include "server/pool.h"
 #include "server/session.h"
 #include "server/volume_registry.h"
 
@@ -25,10 +31,45 @@ struct Options {
   std::string data_dir = "/var/lib/shoal";
   std::string listen = "0.0.0.0";
   std::vector<std::string> volumes;
+  std::vector<std::string> etcd_endpoints;
   std::string log_file;
   std::string log_level = "info";
   int workers = 16;
 };
+
+// A TCP port on `host` that nothing listens on now (for the etcd member of a server on port 0).
+shoal::Result<uint16_t> FreePort(const std::string& host) {
+  using shoal::Code, shoal::Status;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1)
+    return Status(Code::kInvalidArgument, fmt::format("{} is not an IPv4 address", host));
+  shoal::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  socklen_t length = sizeof address;
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return shoal::ErrnoStatus(errno, "choosing a port for etcd");
+  return ntohs(address.sin_port);
+}
+
+// The address other servers reach this one at: the listen address, or for a wildcard one the
+// first IPv4 address of the host's name.
+std::string ReachableHost(const std::string& listen_host) {
+  if (listen_host != "0.0.0.0" && listen_host != "::" && !listen_host.empty()) return listen_host;
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  addrinfo hints{.ai_flags = 0, .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_protocol = 0, .ai_addrlen = 0,
+                 .ai_addr = nullptr, .ai_canonname = nullptr, .ai_next = nullptr};
+  addrinfo* found = nullptr;
+  std::string host = "127.0.0.1";
+  if (::getaddrinfo(name, nullptr, &hints, &found) == 0 && found != nullptr) {
+    char text[INET_ADDRSTRLEN];
+    auto* in = reinterpret_cast<sockaddr_in*>(found->ai_addr);
+    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) host = text;
+    ::freeaddrinfo(found);
+  }
+  return host;
+}
 
 }  // namespace
 
@@ -38,6 +79,11 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir, "directory for the server's own state")->capture_default_str();
   app.add_option("--listen", options.listen, "address[:port] to serve on (default port 24100)")->capture_default_str();
   app.add_option("--volume", options.volumes, "serve volume NAME from brick directory PATH (NAME=PATH; repeatable)");
+  app.add_option("--etcd-endpoints", options.etcd_endpoints,
+                 "use this etcd cluster (URL,...; http://HOST:PORT) instead of running a member; by default "
+                 "shoald runs one, data in DATA_DIR/etcd, on the listen address with ports listen+1 (clients) "
+                 "and listen+2 (peers), e.g. 24101 and 24102")
+      ->delimiter(',');
   app.add_option("--log-file", options.log_file, "log to this file instead of stderr");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")->capture_default_str();
   app.add_option("--workers", options.workers, "threads doing disk work")->capture_default_str()->check(CLI::Range(1, 1024));
@@ -77,17 +123,55 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::vector<shoal::HostPort> etcd_endpoints;
+  for (std::string url : options.etcd_endpoints) {
+    if (url.starts_with("http://")) url.erase(0, 7);
+    while (url.ends_with("/")) url.pop_back();
+    auto endpoint = shoal::ParseHostPort(url, 2379);
+    if (!endpoint.ok()) {
+      fmt::print(stderr, "shoald: bad --etcd-endpoints entry {}: {}\n", url, endpoint.status().message());
+      return 2;
+    }
+    etcd_endpoints.push_back(*endpoint);
+  }
+
+  // The pool answers admin sessions from the start, and says "not ready" until Start below.
+  std::unique_ptr<shoal::server::Pool> pool;
+  std::atomic<shoal::server::Pool*> serving_pool{nullptr};
   shoal::net::WorkerPool workers(options.workers);
   auto listener = shoal::net::Listener::Start(
       where->host, where->port, [&](std::shared_ptr<shoal::net::Connection> connection) {
         spdlog::debug("session.opened peer={}", connection->peer());
-        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers);
+        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers, serving_pool.load());
       });
   if (!listener.ok()) {
     fmt::print(stderr, "shoald: {}\n", listener.status().message());
     return 1;
   }
+  const bool any_port = where->port == 0;
   where->port = (*listener)->port();
+
+  shoal::server::PoolOptions pool_options{.address = {.host = ReachableHost(where->host), .port = where->port},
+                                          .data_dir = options.data_dir,
+                                          .etcd_endpoints = etcd_endpoints};
+  if (etcd_endpoints.empty()) {
+    pool_options.etcd_client = {.host = pool_options.address.host, .port = static_cast<uint16_t>(where->port + 1)};
+    pool_options.etcd_peer = {.host = pool_options.address.host, .port = static_cast<uint16_t>(where->port + 2)};
+    if (any_port) {  // tests: the ports next to a random one may be taken
+      auto client_port = FreePort(pool_options.address.host);
+      auto peer_port = FreePort(pool_options.address.host);
+      if (client_port.ok() && peer_port.ok() && *client_port != *peer_port) {
+        pool_options.etcd_client.port = *client_port;
+        pool_options.etcd_peer.port = *peer_port;
+      }
+    }
+  }
+  pool = std::make_unique<shoal::server::Pool>(std::move(pool_options));
+  if (shoal::Status started = pool->Start(); !started.ok()) {
+    fmt::print(stderr, "shoald: cannot start the etcd member: {}\n", started.message());
+    return 1;
+  }
+  serving_pool = pool.get();
   spdlog::info("server.ready listen={}", where->ToString());
   fmt::print("shoald ready listen={}\n", where->ToString());
   std::fflush(stdout);
@@ -108,5 +192,6 @@ int main(int argc, char** argv) {
   syncer.join();
   workers.Join();     // requests under way finish and send their replies...
   listener->reset();  // ...then the connections close
+  pool.reset();       // and the etcd member stops
   return 0;
 }

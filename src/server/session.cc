@@ -73,8 +73,9 @@ proto::Response BadHandle(uint64_t handle) {
 
 }  // namespace
 
-Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers)
-    : connection_(std::move(connection)), volumes_(volumes), workers_(workers) {}
+Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
+                 Pool* pool)
+    : connection_(std::move(connection)), volumes_(volumes), workers_(workers), pool_(pool) {}
 
 void Session::OnFrame(net::Frame frame) {
   auto request = proto::DecodeRequest(frame.header, net::Bytes(frame.body));
@@ -131,6 +132,16 @@ void Session::Reply(uint64_t request_id, Answer answer) {
 
 Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& trailer) {
   if (request.has_hello()) return HandleHello(request.hello());
+  switch (request.op_case()) {
+    case proto::Request::kPoolList:
+    case proto::Request::kPeerProbe:
+    case proto::Request::kPeerDetach:
+    case proto::Request::kPoolJoin:
+    case proto::Request::kPoolLeave:
+      return HandleAdmin(request);
+    default:
+      break;
+  }
   if (brick_.load() == nullptr)
     return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "hello must come first"))};
   switch (request.op_case()) {
@@ -159,6 +170,18 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     return {.response = proto::ErrorResponse(Status(
                 Code::kProtocolError, fmt::format("client speaks protocol {}, server {}",
                                                   hello.protocol_version(), kProtocolVersion)))};
+  if (hello.volume().empty()) {
+    if (pool_ == nullptr)
+      return {.response = proto::ErrorResponse(Status(Code::kUnavailable, "the server is still starting its etcd member"))};
+    if (brick_.load() != nullptr)
+      return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
+    admin_ = true;
+    spdlog::info("session.hello peer={} admin=true client={}", connection_->peer(), hello.client_name());
+    proto::Response response;
+    response.mutable_hello()->set_server_version(SHOAL_VERSION);
+    return {.response = std::move(response)};
+  }
+  if (admin_) return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
   auto brick = volumes_.Find(hello.volume());
   if (!brick.ok()) return {.response = proto::ErrorResponse(brick.status())};
   storage::Brick* expected = nullptr;
@@ -173,6 +196,40 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
   out->set_server_version(SHOAL_VERSION);
   *out->mutable_root() = *root;
   out->set_max_io_bytes(proto::kIoBytesMax);
+  return {.response = std::move(response)};
+}
+
+// Pool requests: on the worker pool (they wait for etcd and other servers), admin connections only.
+Session::Answer Session::HandleAdmin(const proto::Request& request) {
+  if (!admin_)
+    return {.response = proto::ErrorResponse(
+                Status(Code::kProtocolError, "pool requests need an admin connection (a hello without a volume)"))};
+  proto::Response response;
+  switch (request.op_case()) {
+    case proto::Request::kPoolList:
+      response = From(pool_->List(), [](proto::Response& r, proto::PoolListResponse& l) { *r.mutable_pool_list() = std::move(l); });
+      break;
+    case proto::Request::kPeerProbe:
+      spdlog::info("pool.probe peer={} address={}", connection_->peer(), request.peer_probe().address());
+      response = From(pool_->Probe(request.peer_probe().address()),
+                      [](proto::Response& r, proto::PoolServer& s) { *r.mutable_peer_probe()->mutable_server() = std::move(s); });
+      break;
+    case proto::Request::kPeerDetach:
+      spdlog::info("pool.detach peer={} name={} force={}", connection_->peer(), request.peer_detach().name(),
+                   request.peer_detach().force());
+      response = From(pool_->Detach(request.peer_detach().name(), request.peer_detach().force()),
+                      [](proto::Response& r) { r.mutable_peer_detach(); });
+      break;
+    case proto::Request::kPoolJoin:
+      response = From(pool_->Join(request.pool_join()),
+                      [](proto::Response& r, proto::PoolServer& s) { *r.mutable_pool_join()->mutable_server() = std::move(s); });
+      break;
+    case proto::Request::kPoolLeave:
+      response = From(pool_->Leave(), [](proto::Response& r) { r.mutable_pool_leave(); });
+      break;
+    default:
+      response = proto::ErrorResponse(Status(Code::kNotImplemented, "operation not served"));
+  }
   return {.response = std::move(response)};
 }
 

@@ -17,6 +17,7 @@
 #include "net/connection.h"
 #include "net/worker_pool.h"
 #include "proto/messages.h"
+#include "server/pool.h"
 #include "server/volume_registry.h"
 #include "storage/directory_reader.h"
 
@@ -24,7 +25,9 @@ namespace shoal::server {
 
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers);
+  // `pool` serves the admin requests of connections whose hello names no volume; null: none.
+  Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
+          Pool* pool = nullptr);
 
   void OnFrame(net::Frame frame) override;
   void OnClose(const std::string& reason) override;
@@ -48,6 +51,7 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   Answer HandleNamespace(const proto::Request& request);
   Answer HandleFile(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleLock(const proto::Request& request);
+  Answer HandleAdmin(const proto::Request& request);
 
   uint64_t AddHandle(std::shared_ptr<OpenHandle> handle);
   std::shared_ptr<OpenHandle> FindHandle(uint64_t id);
@@ -58,7 +62,9 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   const std::shared_ptr<net::Connection> connection_;
   VolumeRegistry& volumes_;
   net::WorkerPool& workers_;
+  Pool* const pool_;
   std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
+  std::atomic<bool> admin_{false};              // set once by a hello without a volume
   // Requests handed to the pool and not yet answered, and the data they carry: a client that
   // sends without waiting for answers is cut off before it can exhaust the server's memory.
   std::atomic<uint64_t> queued_requests_{0};
