@@ -12,7 +12,15 @@ struct Outcome {
   int exit_code = 0;
 };
 
+struct Globals;  // cli/admin.h
+
 void AddMountCommand(CLI::App& app, Outcome& outcome);
+// Under `shoal peer`:
+void AddPeerProbeCommand(CLI::App& peer, const Globals& globals, Outcome& outcome);
+void AddPeerDetachCommand(CLI::App& peer, const Globals& globals, Outcome& outcome);
+void AddPeerStatusCommand(CLI::App& peer, const Globals& globals, Outcome& outcome);
+// Under `shoal pool`:
+void AddPoolListCommand(CLI::App& pool, const Globals& globals, Outcome& outcome);
 
 // mount(8)'s helper: mount.shoal SPEC DIR [-sfnv] [-o OPTIONS]
 int MountHelperMain(int argc, char** argv);
