@@ -1,10 +1,13 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,13 +96,16 @@ Server::Server(std::string data_dir, std::string brick, std::string volume)
 
 Server::~Server() { Kill(SIGKILL); }
 
+std::string Server::address() const { return host_ + ":" + std::to_string(port_); }
+
 std::string Server::spec() const { return "127.0.0.1:" + std::to_string(port_) + ":/" + volume_; }
 
 bool Server::Start(uint16_t port) {
   int out_fd = -1, err_fd = -1;
-  pid_ = Spawn({ShoaldPath(), "--data-dir", data_dir_, "--listen", "127.0.0.1:" + std::to_string(port),
-                "--volume", volume_ + "=" + brick_, "--log-level", "warn"},
-               &out_fd, &err_fd);
+  std::vector<std::string> argv = {ShoaldPath(), "--data-dir", data_dir_, "--listen",
+                                   host_ + ":" + std::to_string(port), "--log-level", "warn"};
+  if (serve_volume_) argv.insert(argv.end(), {"--volume", volume_ + "=" + brick_});
+  pid_ = Spawn(argv, &out_fd, &err_fd);
   if (pid_ < 0) return false;
   // Wait for "shoald ready listen=127.0.0.1:PORT" (or for shoald to exit: EOF on stdout).
   std::string line;
@@ -148,6 +154,51 @@ CommandResult Mount::Start(const std::string& spec, const std::string& options) 
 }
 
 bool Mount::mounted() const { return IsMountPoint(mountpoint_); }
+
+namespace {
+
+// Binds `port` on `host` (0: any); returns the port bound, or 0 if it is taken.
+uint16_t TryBind(const std::string& host, uint16_t port, int* fd_out) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  *fd_out = fd;
+  return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+uint16_t FreePortRun(const std::vector<std::string>& hosts, int count) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int first_fd = -1;
+    uint16_t base = TryBind(hosts.at(0), 0, &first_fd);
+    if (base == 0 || base + count > 65535) {
+      if (first_fd >= 0) ::close(first_fd);
+      continue;
+    }
+    std::vector<int> held = {first_fd};
+    bool free = true;
+    for (const std::string& host : hosts) {
+      for (int i = 0; i < count && free; ++i) {
+        if (host == hosts[0] && i == 0) continue;
+        int fd = -1;
+        free = TryBind(host, static_cast<uint16_t>(base + i), &fd) != 0;
+        if (free) held.push_back(fd);
+      }
+    }
+    for (int fd : held) ::close(fd);
+    if (free) return base;
+  }
+  return 0;
+}
 
 bool IsMountPoint(const std::string& path) {
   std::ifstream mountinfo("/proc/self/mountinfo");

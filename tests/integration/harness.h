@@ -46,6 +46,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Listen on `host` (127.0.0.2, 127.0.0.3, ...) instead of 127.0.0.1. Before Start().
+  void set_host(std::string host) { host_ = std::move(host); }
+  // Serve no volume (no --volume), as a server only in a pool. Before Start().
+  void serve_no_volume() { serve_volume_ = false; }
+  std::string address() const;  // "HOST:PORT", the server's name in its pool
+
   // Starts shoald (on `port`, or a free one if 0) and waits until it serves. Returns false (with
   // what shoald said on stderr in error()) if it exits instead.
   bool Start(uint16_t port = 0);
@@ -58,6 +64,8 @@ class Server {
 
  private:
   std::string data_dir_, brick_, volume_;
+  std::string host_ = "127.0.0.1";
+  bool serve_volume_ = true;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string error_;
@@ -80,6 +88,10 @@ class Mount {
   std::string mountpoint_;
   bool started_ = false;
 };
+
+// A port P such that P, P+1, ... P+count-1 are free on every one of `hosts` (a shoald on P runs its
+// etcd member on P+1 and P+2). Checked by binding them; another process could take one later.
+uint16_t FreePortRun(const std::vector<std::string>& hosts, int count);
 
 // True if `path` is a mount point in /proc/self/mountinfo.
 bool IsMountPoint(const std::string& path);
