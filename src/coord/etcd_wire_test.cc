@@ -38,6 +38,11 @@ TEST(WireEncodeTest, EmptyPrefixMeansEveryKey) {
   EXPECT_EQ(json["range_end"], "AA==");
 }
 
+TEST(WireEncodeTest, SerializableRangeSaysSoAndLinearizableLeavesItOut) {
+  EXPECT_EQ(ToJson(RangeRequest{.key = "k", .serializable = true}).at("serializable"), true);
+  EXPECT_FALSE(ToJson(RangeRequest{.key = "k"}).contains("serializable"));
+}
+
 TEST(WireEncodeTest, CompareOnModRevision) {
   Json json = ToJson(Compare{.key = "k", .target = Compare::Target::kModRevision, .number = 42});
   EXPECT_EQ(json, Json::parse(R"({"key":"aw==","target":"MOD","result":"EQUAL","mod_revision":"42"})"));

@@ -95,6 +95,7 @@ TEST(OpNameTest, NamesEveryOperation) {
   EXPECT_EQ(OpName(14), "read");
   EXPECT_EQ(OpName(15), "write");
   EXPECT_EQ(OpName(29), "flush");
+  EXPECT_EQ(OpName(30), "pool_list");
 }
 
 TEST(OpNameTest, EveryOneofFieldHasAName) {
@@ -108,7 +109,7 @@ TEST(OpNameTest, EveryOneofFieldHasAName) {
 
 TEST(OpNameTest, UnknownOpcodes) {
   EXPECT_EQ(OpName(0), "unknown");
-  EXPECT_EQ(OpName(30), "unknown");
+  EXPECT_EQ(OpName(35), "unknown");  // the first opcode not yet given out
   EXPECT_EQ(OpName(101), "unknown");  // a Response field number is not a request
   EXPECT_EQ(OpName(65535), "unknown");
 }
