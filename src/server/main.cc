@@ -76,6 +76,7 @@ std::string ReachableHost(const std::string& listen_host) {
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"shoald: the shoal storage server"};
+  app.set_version_flag("--version", SHOAL_VERSION);
   app.add_option("--data-dir", options.data_dir, "directory for the server's own state")->capture_default_str();
   app.add_option("--listen", options.listen, "address[:port] to serve on (default port 24100)")->capture_default_str();
   app.add_option("--volume", options.volumes, "serve volume NAME from brick directory PATH (NAME=PATH; repeatable)");
