@@ -200,6 +200,11 @@ uint16_t FreePortRun(const std::vector<std::string>& hosts, int count) {
   return 0;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 bool IsMountPoint(const std::string& path) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   std::string line;

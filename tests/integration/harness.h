@@ -93,6 +93,9 @@ class Mount {
 // etcd member on P+1 and P+2). Checked by binding them; another process could take one later.
 uint16_t FreePortRun(const std::vector<std::string>& hosts, int count);
 
+// The whole content of a file ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // True if `path` is a mount point in /proc/self/mountinfo.
 bool IsMountPoint(const std::string& path);
 
