@@ -20,7 +20,11 @@ running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2> /dev/null; }
 if [ "${1:-}" = stop ]; then
   if mountpoint -q "$MOUNT"; then umount "$MOUNT" && echo "demo: unmounted $MOUNT"; fi
   if running; then
-    kill -TERM "$(cat "$PIDFILE")" && echo "demo: stopped shoald (pid $(cat "$PIDFILE"))"
+    pid=$(cat "$PIDFILE")
+    kill -TERM "$pid"
+    # It finishes requests under way and stops its etcd member; wait for that (at most 30 s).
+    for _ in $(seq 300); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    echo "demo: stopped shoald (pid $pid)"
     rm -f "$PIDFILE"
   fi
   exit 0
