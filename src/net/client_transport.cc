@@ -63,7 +63,7 @@ ClientTransport::~ClientTransport() {
     if (connection_) connection_->Close("client stopping");
     FailPending(Status(Code::kUnavailable, "client stopping"), /*only_unsent=*/false);
   });
-  // Give the posted work a moment to run, then stop the loop.
+  // Handlers run in the order posted: the loop stops after the cleanup above has run.
   asio::post(io_, [this] { io_.stop(); });
   if (thread_.joinable()) thread_.join();
 }
@@ -126,14 +126,13 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
   connection->Start(std::make_shared<Sink>(*this, connection));
   hello_id_ = next_id_++;
   connection->Send(RequestFrame(hello_id_, options_.hello, nullptr));
-  // The hello's answer arrives through OnFrame; wait for it here so that the loop does not try
-  // the next address meanwhile.
+  // The hello's answer arrives through OnFrame, which cancels this wait (as does a close); wait
+  // here so that the loop does not try the next address meanwhile.
   asio::steady_timer wait(io_);
-  auto deadline = Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
-  while (connection_ == connection && !ready_ && Clock::now() < deadline && !stopping_) {
-    wait.expires_after(std::chrono::milliseconds(5));
-    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
+  wait.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
+  hello_wait_ = &wait;
+  co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  hello_wait_ = nullptr;
   if (connection_ == connection && ready_) co_return Status::Ok();
   if (connection_ == connection) {
     connection_.reset();
@@ -185,6 +184,7 @@ void ClientTransport::OnFrame(Frame frame) {
   if (id == kPingId) return;
   auto decoded = proto::DecodeResponse({reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()});
   if (id == hello_id_ && !ready_) {
+    if (hello_wait_) hello_wait_->cancel();
     Status status = decoded.ok() ? proto::StatusOf(*decoded) : decoded.status();
     if (!status.ok()) {
       last_error_ = status.message();
@@ -219,6 +219,7 @@ void ClientTransport::OnFrame(Frame frame) {
 }
 
 void ClientTransport::OnClose(const std::string& reason) {
+  if (hello_wait_) hello_wait_->cancel();
   if (connection_ && ready_) spdlog::warn("transport.disconnected server={} reason=\"{}\"", connection_->peer(), reason);
   last_error_ = reason;
   connection_.reset();

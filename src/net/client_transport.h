@@ -102,6 +102,7 @@ class ClientTransport {
   Clock::time_point down_since_ = Clock::now();
   std::string last_error_;
   asio::steady_timer* retry_timer_ = nullptr;  // ConnectLoop's backoff; cancelled to retry now
+  asio::steady_timer* hello_wait_ = nullptr;   // TryConnect's wait for the hello's answer
   bool retry_now_ = false;
   std::function<void(Status)> first_connect_;  // completes Connect()
   proto::HelloResponse hello_;

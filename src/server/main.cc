@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -177,19 +179,27 @@ int main(int argc, char** argv) {
   fmt::print("shoald ready listen={}\n", where->ToString());
   std::fflush(stdout);
 
-  // Sync the bricks' indexes now and then, so a machine crash loses little.
-  std::atomic<bool> stopping = false;
+  // Sync the bricks' indexes every 5 s, so a machine crash loses little; a stop wakes it at once.
+  std::mutex stop_mutex;
+  std::condition_variable stop_requested;
+  bool stopping = false;  // guarded by stop_mutex
   std::thread syncer([&] {
-    while (!stopping) {
-      for (int i = 0; i < 50 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::unique_lock lock(stop_mutex);
+    while (!stop_requested.wait_for(lock, std::chrono::seconds(5), [&] { return stopping; })) {
+      lock.unlock();
       volumes.SyncAll();
+      lock.lock();
     }
   });
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("server.stopping signal={}", signal_number);
-  stopping = true;
+  {
+    std::lock_guard lock(stop_mutex);
+    stopping = true;
+  }
+  stop_requested.notify_one();
   syncer.join();
   workers.Join();     // requests under way finish and send their replies...
   listener->reset();  // ...then the connections close
