@@ -116,6 +116,12 @@ Status Client::Materialize(std::shared_ptr<OpenFile> file) {
 }
 
 void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(file->mutex);
+    file->reopen_waiters.push_back(std::move(done));
+    if (file->reopening) return;  // the reopen on its way answers this caller too
+    file->reopening = true;
+  }
   proto::Request request;
   if (file->directory) {
     request.mutable_open_dir()->set_node(file->node);
@@ -123,16 +129,23 @@ void Client::Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> 
     request.mutable_open()->set_node(file->node);
     request.mutable_open()->set_flags(file->flags);
   }
-  const uint64_t generation = transport_->generation();
-  Call(std::move(request), nullptr, [file, generation, done = std::move(done)](Result<Reply> reply) {
-    if (!reply.ok()) return done(reply.status());
-    const auto& response = reply->response;
+  Call(std::move(request), nullptr, [this, file](Result<Reply> reply) {
+    std::vector<std::function<void(Status)>> waiters;
     {
       std::lock_guard lock(file->mutex);
-      file->server_handle = file->directory ? response.open_dir().handle() : response.open().handle();
-      file->generation = generation;
+      if (reply.ok()) {
+        const auto& response = reply->response;
+        file->server_handle = file->directory ? response.open_dir().handle() : response.open().handle();
+        // The connection that answered (the open may have been resent on a newer one than it was
+        // first sent on): callbacks run on the transport's thread, the only one that changes it.
+        file->generation = transport_->generation();
+      }
+      file->reopening = false;
+      waiters.swap(file->reopen_waiters);
     }
-    done(Status::Ok());  // outside the lock: it sends the request that was waiting for the reopen
+    // Outside the lock: they send the requests that were waiting for the reopen.
+    const Status status = reply.ok() ? Status::Ok() : reply.status();
+    for (auto& waiter : waiters) waiter(status);
   });
 }
 

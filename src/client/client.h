@@ -45,6 +45,13 @@ struct OpenFile {
   std::mutex mutex;
   uint64_t server_handle = 0;  // guarded by mutex
   uint64_t generation = 0;     // guarded by mutex: the connection server_handle belongs to
+  // A reopen on its way, and what waits for it: requests caught by a reconnect all wait for one
+  // reopen instead of each opening the file again (guarded by mutex).
+  bool reopening = false;
+  std::vector<std::function<void(Status)>> reopen_waiters;
+  // A write answered before the server had it (WriteBehind) that then failed: returned by the
+  // next write, flush or fsync on this file (guarded by mutex).
+  Status write_error;
 };
 
 // Whether `request` may be sent again after a lost connection without changing its effect.
