@@ -38,7 +38,8 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   proto::Request request;
   request.mutable_lookup()->set_parent(parent);
   request.mutable_lookup()->set_name(name);
-  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
+  const uint64_t writes_since = Of(req).write_behind.Since();
+  Of(req).client.Call(std::move(request), nullptr, [req, writes_since](Result<Reply> reply) {
     Adapter& adapter = Of(req);
     if (!reply.ok() && reply.status().code() == Code::kNotFound && adapter.options.negative_timeout_s > 0) {
       fuse_entry_param e{};  // ino 0: "no such name", cached for entry_timeout
@@ -46,7 +47,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       fuse_reply_entry(req, &e);
       return;
     }
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.lookup().entry(); });
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.lookup().entry(); }, writes_since);
   });
 }
 
@@ -55,20 +56,24 @@ void Forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
 void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  proto::Request request;
-  request.mutable_get_attr()->set_node(ino);
-  auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.get_attr().attr()); };
-  if (fi != nullptr && !FileOf(fi)->directory) {
-    // Through the open file: still answers for a file whose last name was removed.
-    AskOnFile(req, fi, [ino](uint64_t handle) {
-      proto::Request r;
-      r.mutable_get_attr()->set_node(ino);
-      r.mutable_get_attr()->set_handle(handle);
-      return r;
-    }, reply_attr);
-    return;
-  }
-  Ask(req, std::move(request), reply_attr);
+  // Size and mtime must include this mount's writes still on their way, from any open file.
+  auto file = fi != nullptr && !FileOf(fi)->directory ? FileOf(fi) : nullptr;
+  AfterWrites(req, ino, [req, ino, file] {
+    proto::Request request;
+    request.mutable_get_attr()->set_node(ino);
+    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.get_attr().attr()); };
+    if (file) {
+      // Through the open file: still answers for a file whose last name was removed.
+      AskOnFile(req, file, [ino](uint64_t handle) {
+        proto::Request r;
+        r.mutable_get_attr()->set_node(ino);
+        r.mutable_get_attr()->set_handle(handle);
+        return r;
+      }, reply_attr);
+      return;
+    }
+    Ask(req, std::move(request), reply_attr);
+  });
 }
 
 void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
@@ -89,19 +94,23 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     fields |= proto::SET_ATTR_MTIME, set.set_mtime_ns(NanosFromTimespec(attr->st_mtim));
   set.set_fields(fields);
   *set.mutable_caller() = CallerOf(req);
-  auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr()); };
-  if (fi != nullptr && !FileOf(fi)->directory) {
-    AskOnFile(req, fi, [set](uint64_t handle) {
-      proto::Request r;
-      *r.mutable_set_attr() = set;
-      r.mutable_set_attr()->set_handle(handle);
-      return r;
-    }, reply_attr);
-    return;
-  }
-  proto::Request request;
-  *request.mutable_set_attr() = std::move(set);
-  Ask(req, std::move(request), reply_attr);
+  // Behind this mount's pending writes: a truncation or new times must come after them.
+  auto file = fi != nullptr && !FileOf(fi)->directory ? FileOf(fi) : nullptr;
+  AfterWrites(req, ino, [req, file, set = std::move(set)]() mutable {
+    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr()); };
+    if (file) {
+      AskOnFile(req, file, [set](uint64_t handle) {
+        proto::Request r;
+        *r.mutable_set_attr() = set;
+        r.mutable_set_attr()->set_handle(handle);
+        return r;
+      }, reply_attr);
+      return;
+    }
+    proto::Request request;
+    *request.mutable_set_attr() = std::move(set);
+    Ask(req, std::move(request), reply_attr);
+  });
 }
 
 void ReadLink(fuse_req_t req, fuse_ino_t ino) {
@@ -144,8 +153,9 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   request.mutable_link()->set_node(ino);
   request.mutable_link()->set_new_parent(new_parent);
   request.mutable_link()->set_new_name(new_name);
-  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); });
+  const uint64_t writes_since = Of(req).write_behind.Since();
+  Of(req).client.Call(std::move(request), nullptr, [req, writes_since](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); }, writes_since);
   });
 }
 

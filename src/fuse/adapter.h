@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/write_behind.h"
 #include "fuse/mount_options.h"
 #include "fuse/version_table.h"
 #include "fuse/xattr_cache.h"
@@ -28,6 +29,10 @@ namespace shoal::fuse {
 struct Adapter {
   client::Client& client;
   const MountOptions& options;
+
+  // Writes answered before the server has them, and the barriers that wait for them (see
+  // client/write_behind.h); declared after `client`, which it sends through.
+  client::WriteBehind write_behind{client::SendThrough(client)};
 
   VersionTable versions;
   XattrCache xattrs{options.attr_timeout_s};

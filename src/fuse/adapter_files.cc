@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "fuse/adapter_internal.h"
 
 namespace shoal::fuse {
@@ -34,6 +36,8 @@ Result<Reply> WaitOnFile(Adapter& adapter, std::shared_ptr<OpenFile> file, std::
 // `wait` is set. The server never blocks; we ask again with backoff until granted or interrupted.
 int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, bool wait) {
   Adapter& adapter = Of(req);
+  // Data written under a lock must have landed before it is let go (or taken, in order).
+  adapter.write_behind.WaitForWrites(FileOf(fi)->node);
   auto delay = std::chrono::milliseconds(5);
   bool barrier_done = false;
   for (;;) {
@@ -67,22 +71,11 @@ bool LazyOpenable(int flags) {
   return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT));
 }
 
-void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Adapter& adapter = Of(req);
-  if (LazyOpenable(fi->flags)) {
-    auto file = adapter.client.AdoptUnopened(ino, fi->flags, /*directory=*/false);
-    RememberLazy(adapter, file);
-    fi->keep_cache = adapter.versions.KeepOnOpen(ino);
-    // FLUSH stays on (it is answered here unless the file has locks): any close(2) must be able
-    // to drop its process's POSIX locks, even those taken through another descriptor later.
-    SetFile(fi, std::move(file));
-    if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
-    return;
-  }
+// An open the server answers (writable or truncating), with the handle it gives.
+void OpenOnServer(fuse_req_t req, fuse_ino_t ino, int flags) {
   proto::Request request;
   request.mutable_open()->set_node(ino);
-  request.mutable_open()->set_flags(fi->flags);
-  const int flags = fi->flags;
+  request.mutable_open()->set_flags(flags);
   Of(req).client.Call(std::move(request), nullptr, [req, ino, flags](Result<Reply> reply) {
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
@@ -100,6 +93,24 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       delete &FileOf(&info);
     }
   });
+}
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Adapter& adapter = Of(req);
+  if (LazyOpenable(fi->flags)) {
+    auto file = adapter.client.AdoptUnopened(ino, fi->flags, /*directory=*/false);
+    RememberLazy(adapter, file);
+    fi->keep_cache = adapter.versions.KeepOnOpen(ino);
+    // FLUSH stays on (it is answered here unless the file has locks): any close(2) must be able
+    // to drop its process's POSIX locks, even those taken through another descriptor later.
+    SetFile(fi, std::move(file));
+    if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
+    return;
+  }
+  // Behind this mount's pending writes to the file: O_TRUNC must come after them, and the
+  // attributes in the answer decide whether the cached pages are kept.
+  const int flags = fi->flags;
+  AfterWrites(req, ino, [req, ino, flags] { OpenOnServer(req, ino, flags); });
 }
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
@@ -131,78 +142,104 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   });
 }
 
-void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  AskOnFile(req, fi, [size, offset](uint64_t handle) {
-    proto::Request r;
-    r.mutable_read()->set_handle(handle);
-    r.mutable_read()->set_offset(offset);
-    r.mutable_read()->set_size(static_cast<uint32_t>(size));
-    return r;
-  }, [req](const Reply& reply) { fuse_reply_buf(req, reply.data().data(), reply.data().size()); });
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  AfterWrites(req, ino, [req, size, offset, file = FileOf(fi)] {
+    AskOnFile(req, file, [size, offset](uint64_t handle) {
+      proto::Request r;
+      r.mutable_read()->set_handle(handle);
+      r.mutable_read()->set_offset(offset);
+      r.mutable_read()->set_size(static_cast<uint32_t>(size));
+      return r;
+    }, [req](const Reply& reply) { fuse_reply_buf(req, reply.data().data(), reply.data().size()); });
+  });
 }
 
+// Answered once the client library has the data (write-behind, client/write_behind.h), unless
+// the write must wait for the server's answer (O_APPEND) or for room in the mount's budget.
 void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
   const bool append = fi->flags & O_APPEND;
-  AskOnFile(req, fi, [offset, append](uint64_t handle) {
-    proto::Request r;
-    r.mutable_write()->set_handle(handle);
-    r.mutable_write()->set_offset(offset);
-    r.mutable_write()->set_append(append);
-    return r;
-  }, [req](const Reply& reply) { fuse_reply_write(req, reply.response.write().written()); }, std::make_shared<const std::string>(data, size));
+  Of(req).write_behind.Write(FileOf(fi), offset, std::make_shared<const std::string>(data, size), append,
+                             [req](Result<uint32_t> written) {
+                               if (!written.ok()) {
+                                 fuse_reply_err(req, Errno(written.status()));
+                                 return;
+                               }
+                               fuse_reply_write(req, *written);
+                             });
 }
 
+// close(2): the file's pending writes land first, and one that failed after it was answered is
+// returned here (close returns flush's error; release cannot return one).
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Adapter& adapter = Of(req);
-  {
-    std::lock_guard lock(adapter.locked_mutex);
-    if (!adapter.locked.contains(ino)) return ReplyOk(req);  // nothing on the server to let go of
-  }
   const uint64_t owner = fi->lock_owner;
-  AskOnFile(req, fi, [owner](uint64_t handle) {
-    proto::Request r;
-    r.mutable_flush()->set_handle(handle);
-    r.mutable_flush()->set_owner(owner);
-    return r;
-  }, [req](const Reply&) { ReplyOk(req); });
+  AfterWrites(req, ino, [req, ino, owner, file = FileOf(fi)] {
+    Adapter& adapter = Of(req);
+    const int failed = Errno(client::WriteBehind::TakeError(*file));  // 0 if none
+    bool locked = false;
+    {
+      std::lock_guard lock(adapter.locked_mutex);
+      locked = adapter.locked.contains(ino);
+    }
+    if (!locked) return (void)fuse_reply_err(req, failed);  // nothing on the server to let go of
+    // The closing owner's locks go even when close(2) reports an error.
+    AskOnFile(req, file, [owner](uint64_t handle) {
+      proto::Request r;
+      r.mutable_flush()->set_handle(handle);
+      r.mutable_flush()->set_owner(owner);
+      return r;
+    }, [req, failed](const Reply&) { fuse_reply_err(req, failed); });
+  });
 }
 
-void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Adapter& adapter = Of(req);
-  auto& file = FileOf(fi);
-  adapter.client.Release(file);
+// The server lets go of the file once the writes sent through it have landed.
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  std::shared_ptr<OpenFile> file = std::move(FileOf(fi));
   delete &FileOf(fi);
-  ReplyOk(req);
+  AfterWrites(req, ino, [req, file] {
+    Adapter& adapter = Of(req);
+    if (Status lost = client::WriteBehind::TakeError(*file); !lost.ok())  // written after the last close
+      spdlog::error("write_behind.unreported node={} error=\"{}\"", file->node, lost.ToString());
+    adapter.client.Release(file);
+    ReplyOk(req);
+  });
 }
 
-void Fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  AskOnFile(req, fi, [datasync](uint64_t handle) {
-    proto::Request r;
-    r.mutable_fsync()->set_handle(handle);
-    r.mutable_fsync()->set_data_only(datasync != 0);
-    return r;
-  }, [req](const Reply&) { ReplyOk(req); });
+// The pending writes land, then the server syncs; a write that failed after it was answered is
+// this fsync's error.
+void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  AfterWrites(req, ino, [req, datasync, file = FileOf(fi)] {
+    AskOnFile(req, file, [datasync](uint64_t handle) {
+      proto::Request r;
+      r.mutable_fsync()->set_handle(handle);
+      r.mutable_fsync()->set_data_only(datasync != 0);
+      return r;
+    }, [req, file](const Reply&) { fuse_reply_err(req, Errno(client::WriteBehind::TakeError(*file))); });
+  });
 }
 
-void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length, fuse_file_info* fi) {
-  AskOnFile(req, fi, [mode, offset, length](uint64_t handle) {
-    proto::Request r;
-    r.mutable_fallocate()->set_handle(handle);
-    r.mutable_fallocate()->set_mode(mode);
-    r.mutable_fallocate()->set_offset(offset);
-    r.mutable_fallocate()->set_length(length);
-    return r;
-  }, [req](const Reply&) { ReplyOk(req); });
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi) {
+  AfterWrites(req, ino, [req, mode, offset, length, file = FileOf(fi)] {
+    AskOnFile(req, file, [mode, offset, length](uint64_t handle) {
+      proto::Request r;
+      r.mutable_fallocate()->set_handle(handle);
+      r.mutable_fallocate()->set_mode(mode);
+      r.mutable_fallocate()->set_offset(offset);
+      r.mutable_fallocate()->set_length(length);
+      return r;
+    }, [req](const Reply&) { ReplyOk(req); });
+  });
 }
 
-void Seek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info* fi) {
-  AskOnFile(req, fi, [offset, whence](uint64_t handle) {
-    proto::Request r;
-    r.mutable_seek()->set_handle(handle);
-    r.mutable_seek()->set_offset(offset);
-    r.mutable_seek()->set_whence(whence);
-    return r;
-  }, [req](const Reply& reply) { fuse_reply_lseek(req, static_cast<off_t>(reply.response.seek().offset())); });
+void Seek(fuse_req_t req, fuse_ino_t ino, off_t offset, int whence, fuse_file_info* fi) {
+  AfterWrites(req, ino, [req, offset, whence, file = FileOf(fi)] {
+    AskOnFile(req, file, [offset, whence](uint64_t handle) {
+      proto::Request r;
+      r.mutable_seek()->set_handle(handle);
+      r.mutable_seek()->set_offset(offset);
+      r.mutable_seek()->set_whence(whence);
+      return r;
+    }, [req](const Reply& reply) { fuse_reply_lseek(req, static_cast<off_t>(reply.response.seek().offset())); });
+  });
 }
 
 // ---------------------------------------------------------------- directories
@@ -224,6 +261,7 @@ void OpenDirectory(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
   // The smallest entry takes 24 (plain) or 152 (plus) bytes of the kernel's buffer.
   const uint32_t entries_max = static_cast<uint32_t>(size / (plus ? 152 : 24) + 1);
+  const uint64_t writes_since = Of(req).write_behind.Since();
   AskOnFile(req, fi, [offset, entries_max, plus](uint64_t handle) {
     proto::Request r;
     auto* read_dir = r.mutable_read_dir();
@@ -232,7 +270,7 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
     read_dir->set_max_entries(entries_max);
     read_dir->set_plus(plus);
     return r;
-  }, [req, size, plus](const Reply& reply) {
+  }, [req, size, plus, writes_since](const Reply& reply) {
     Adapter& adapter = Of(req);
     std::string buffer(size, '\0');
     size_t used = 0;
@@ -242,7 +280,9 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
       size_t needed = 0;
       if (plus) {
         fuse_entry_param e{};
-        if (dot) {
+        // Attributes read while a write of this mount to the node was pending would take the
+        // kernel's size back: such an entry goes without them (ino 0), as "." and ".." do.
+        if (dot || adapter.write_behind.MayBeStale(entry.attr().ino(), writes_since)) {
           e.attr.st_ino = entry.attr().ino();
           e.attr.st_mode = entry.type() << 12;
         } else {
@@ -277,9 +317,10 @@ void FsyncDirectory(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info
 
 // ---------------------------------------------------------------- locks
 
-void GetLock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, struct flock* fl) {
+void GetLock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* fl) {
   const uint64_t owner = fi->lock_owner;
   proto::Lock wanted = LockOf(*fl);
+  Of(req).write_behind.WaitForWrites(ino);
   AskOnFile(req, fi, [owner, wanted](uint64_t handle) {
     proto::Request r;
     r.mutable_get_lock()->set_handle(handle);

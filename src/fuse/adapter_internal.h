@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -65,16 +66,43 @@ inline void NoteAttr(Adapter& adapter, const proto::Attr& attr) {
 
 inline int Errno(const Status& status) { return ErrnoFromCode(status.code()); }
 
+// Replies with the entry of node `ino` once this mount's pending writes to it have landed, with
+// attributes read after them.
+inline void ReplyEntryAfterWrites(fuse_req_t req, uint64_t ino) {
+  Of(req).write_behind.AfterWrites(ino, [req, ino] {
+    proto::Request request;
+    request.mutable_get_attr()->set_node(ino);
+    Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
+      Adapter& adapter = Of(req);
+      if (!reply.ok()) {
+        fuse_reply_err(req, Errno(reply.status()));
+        return;
+      }
+      NoteAttr(adapter, reply->response.get_attr().attr());
+      fuse_entry_param e = EntryOf(adapter, reply->response.get_attr().attr());
+      fuse_reply_entry(req, &e);
+    });
+  });
+}
+
 // Replies with the entry in `entry` (from lookup, mknod, ...), or the error. ENOENT from a lookup
-// becomes a negative entry the kernel may cache.
-inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::Entry& (*pick)(const proto::Response&)) {
+// becomes a negative entry the kernel may cache. For an existing node, `writes_since` is
+// WriteBehind::Since() from before the request was sent: attributes read while a write of this
+// mount to the node was pending would take the kernel's size back, so they are read again.
+inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::Entry& (*pick)(const proto::Response&),
+                       std::optional<uint64_t> writes_since = std::nullopt) {
   Adapter& adapter = Of(req);
   if (!reply.ok()) {
     fuse_reply_err(req, Errno(reply.status()));
     return;
   }
-  NoteAttr(adapter, pick(reply->response).attr());
-  fuse_entry_param e = EntryOf(adapter, pick(reply->response).attr());
+  const proto::Attr& attr = pick(reply->response).attr();
+  if (writes_since && adapter.write_behind.MayBeStale(attr.ino(), *writes_since)) {
+    ReplyEntryAfterWrites(req, attr.ino());
+    return;
+  }
+  NoteAttr(adapter, attr);
+  fuse_entry_param e = EntryOf(adapter, attr);
   fuse_reply_entry(req, &e);
 }
 
@@ -91,9 +119,9 @@ void Ask(fuse_req_t req, proto::Request request, OnOk on_ok, net::Bulk trailer =
 }
 
 template <typename OnOk>
-void AskOnFile(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, OnOk on_ok,
-               net::Bulk trailer = nullptr) {
-  Of(req).client.CallOnFile(FileOf(fi), std::move(build), std::move(trailer),
+void AskOnFile(fuse_req_t req, std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t)> build,
+               OnOk on_ok, net::Bulk trailer = nullptr) {
+  Of(req).client.CallOnFile(std::move(file), std::move(build), std::move(trailer),
                             [req, on_ok = std::move(on_ok)](Result<Reply> reply) {
                               if (!reply.ok()) {
                                 fuse_reply_err(req, Errno(reply.status()));
@@ -101,6 +129,19 @@ void AskOnFile(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(
                               }
                               on_ok(*reply);
                             });
+}
+
+template <typename OnOk>
+void AskOnFile(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(uint64_t)> build, OnOk on_ok,
+               net::Bulk trailer = nullptr) {
+  AskOnFile(req, FileOf(fi), std::move(build), std::move(on_ok), std::move(trailer));
+}
+
+// Runs `then` once this mount's writes to `ino` that arrived before now have landed (write-behind:
+// client/write_behind.h). `then` may run later, on another thread: whatever it needs from the
+// callback's arguments (fi, pointers into libfuse's buffers) must be copied into it first.
+inline void AfterWrites(fuse_req_t req, fuse_ino_t ino, std::function<void()> then) {
+  Of(req).write_behind.AfterWrites(ino, std::move(then));
 }
 
 inline void ReplyOk(fuse_req_t req) { fuse_reply_err(req, 0); }
