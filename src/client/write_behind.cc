@@ -10,7 +10,7 @@ struct WriteBehind::Entry {
   uint64_t sequence = 0;
   std::shared_ptr<OpenFile> file;
   uint64_t offset = 0;
-  net::Bulk data;
+  net::Bulk data;               // null until copied: not sent before
   bool append = false;
   bool behind = false;          // answered when admitted rather than when the server answers
   uint64_t bytes = 0;           // charged against the budget: the size as it arrived
@@ -18,6 +18,15 @@ struct WriteBehind::Entry {
   Written done;                 // moved out when called
   bool admitted = false;
   bool sent = false;
+};
+
+// Free buffers of earlier writes: a few, enough for a stream of writes to cycle through them (a
+// fresh megabyte costs page faults and zeroing that cost as much as the copy itself).
+struct WriteBehind::Buffers {
+  static constexpr size_t kFreeMax = 8;
+  static constexpr size_t kBytesMax = 1u << 20;  // larger buffers are let go
+  std::mutex mutex;
+  std::vector<std::unique_ptr<std::string>> free;  // guarded by mutex
 };
 
 WriteSender SendThrough(Client& client) {
@@ -40,32 +49,60 @@ WriteSender SendThrough(Client& client) {
 }
 
 WriteBehind::WriteBehind(WriteSender send, WriteBehindOptions options)
-    : send_(std::move(send)), options_(options) {}
+    : send_(std::move(send)), options_(options), buffers_(std::make_shared<Buffers>()) {}
 
 WriteBehind::~WriteBehind() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return nodes_.empty(); });
 }
 
-void WriteBehind::Write(std::shared_ptr<OpenFile> file, uint64_t offset, net::Bulk data, bool append, Written done) {
+net::Bulk WriteBehind::Copy(std::string_view data) {
+  std::unique_ptr<std::string> buffer;
+  {
+    std::lock_guard lock(buffers_->mutex);
+    if (!buffers_->free.empty()) {
+      buffer = std::move(buffers_->free.back());
+      buffers_->free.pop_back();
+    }
+  }
+  if (!buffer) buffer = std::make_unique<std::string>();
+  buffer->assign(data);
+  return net::Bulk(buffer.release(), [buffers = buffers_](const std::string* used) {
+    std::unique_ptr<std::string> returned(const_cast<std::string*>(used));
+    std::lock_guard lock(buffers->mutex);
+    if (buffers->free.size() < Buffers::kFreeMax && returned->capacity() <= Buffers::kBytesMax)
+      buffers->free.push_back(std::move(returned));
+  });
+}
+
+void WriteBehind::Write(std::shared_ptr<OpenFile> file, uint64_t offset, std::string_view data, bool append,
+                        Written done) {
   if (Status earlier = TakeError(*file); !earlier.ok()) return done(std::move(earlier));
   auto entry = std::make_shared<Entry>();
-  entry->bytes = net::View(data).size();
+  entry->bytes = data.size();
   entry->start = append ? 0 : offset;
   entry->end = append ? UINT64_MAX : offset + entry->bytes;
   entry->behind = !append && entry->end <= options_.behind_end_bytes_max;
   entry->file = std::move(file);
   entry->offset = offset;
-  entry->data = std::move(data);
   entry->append = append;
   entry->done = std::move(done);
+  const NodeId node = entry->file->node;
   Actions actions;
   {
     std::lock_guard lock(mutex_);
     entry->sequence = next_sequence_++;
-    nodes_[entry->file->node].entries.push_back(entry);
-    waiting_.push_back(std::move(entry));
-    Admit(actions);
+    nodes_[node].entries.push_back(entry);
+    waiting_.push_back(entry);
+    Admit(actions);  // may answer this write: it is not sent before its data is here
+  }
+  for (auto& action : actions) action();
+  actions.clear();
+  net::Bulk copy = Copy(data);
+  {
+    std::lock_guard lock(mutex_);
+    entry->data = std::move(copy);
+    SendReady(nodes_[node], actions);  // the entry is pending: its node is there
   }
   for (auto& action : actions) action();
 }
@@ -96,7 +133,7 @@ void WriteBehind::SendReady(NodeWrites& writes, Actions& actions) {
   for (auto it = writes.entries.begin(); it != writes.entries.end(); ++it) {
     const auto& entry = *it;
     if (!entry->admitted) break;  // admission goes in arrival order: none after this one is admitted
-    if (entry->sent) continue;
+    if (entry->sent || !entry->data) continue;
     bool overlaps = false;
     for (auto earlier = writes.entries.begin(); earlier != it && !overlaps; ++earlier)
       overlaps = (*earlier)->start < entry->end && entry->start < (*earlier)->end;

@@ -68,8 +68,10 @@ class WriteBehind {
 
   // Writes `data` (not empty) at `offset` of `file` (or at its end if `append`). `done` gets the
   // count written, or an error: the write's own if it waited for the server, or an earlier
-  // accepted write's that failed (and then this write is not made).
-  void Write(std::shared_ptr<OpenFile> file, uint64_t offset, net::Bulk data, bool append, Written done);
+  // accepted write's that failed (and then this write is not made). `data` need only stay valid
+  // until Write returns: a write accepted at once is answered before its bytes are copied, so that
+  // the caller's next write (the kernel's copy into its page cache) overlaps this copy.
+  void Write(std::shared_ptr<OpenFile> file, uint64_t offset, std::string_view data, bool append, Written done);
 
   // Runs `then` once every write to `node` that arrived before this call has been answered: now,
   // on this thread, if there is none.
@@ -88,12 +90,14 @@ class WriteBehind {
 
  private:
   struct Entry;
+  struct Buffers;  // shared with the buffers lent out, which may outlive this object
   struct NodeWrites {
     std::list<std::shared_ptr<Entry>> entries;                    // pending, in arrival order
     std::vector<std::pair<uint64_t, std::function<void()>>> barriers;  // (sequence, then)
   };
   using Actions = std::vector<std::function<void()>>;  // to run once the lock is released
 
+  net::Bulk Copy(std::string_view data);
   void Admit(Actions& actions);
   void SendReady(NodeWrites& writes, Actions& actions);
   void Send(std::shared_ptr<Entry> entry);
@@ -101,6 +105,7 @@ class WriteBehind {
 
   const WriteSender send_;
   const WriteBehindOptions options_;
+  const std::shared_ptr<Buffers> buffers_;
 
   std::mutex mutex_;
   std::condition_variable idle_;                     // signalled when nodes_ becomes empty

@@ -54,7 +54,7 @@ struct Told {
   }
 };
 
-net::Bulk Data(size_t size, char c = 'x') { return std::make_shared<const std::string>(size, c); }
+std::string Data(size_t size, char c = 'x') { return std::string(size, c); }
 
 std::shared_ptr<OpenFile> File(NodeId node) {
   auto file = std::make_shared<OpenFile>();
@@ -86,6 +86,16 @@ TEST_F(WriteBehindTest, SequentialWritesAreAcceptedAtOnceAndAllInFlight) {
   }
   ASSERT_EQ(server_.count(), 4u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(server_.sent(i).offset, i * 1024);
+}
+
+// The caller's next write can then start while this one's bytes are copied and sent.
+TEST_F(WriteBehindTest, WriteIsAnsweredBeforeItIsSent) {
+  WriteBehind& writes = Make();
+  size_t sent_when_answered = 99;
+  writes.Write(File(7), 0, Data(10), false, [&](Result<uint32_t>) { sent_when_answered = server_.count(); });
+  EXPECT_EQ(sent_when_answered, 0u);
+  EXPECT_EQ(server_.count(), 1u);
+  EXPECT_EQ(server_.sent(0).data, Data(10));
 }
 
 TEST_F(WriteBehindTest, OverlappingWriteIsSentOnlyAfterTheEarlierOneIsAnswered) {
@@ -207,7 +217,7 @@ TEST_F(WriteBehindTest, BarrierWaitsForWritesStillWaitingForTheBudget) {
 TEST_F(WriteBehindTest, ShortWriteIsContinuedWithTheRest) {
   WriteBehind& writes = Make();
   Told told;
-  writes.Write(File(1), 100, std::make_shared<const std::string>("0123456789"), false, told.Callback());
+  writes.Write(File(1), 100, "0123456789", false, told.Callback());
   server_.Answer(0, Result<uint32_t>(4u));
   ASSERT_EQ(server_.count(), 2u);
   EXPECT_EQ(server_.sent(1).offset, 104u);

@@ -158,7 +158,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
 // the write must wait for the server's answer (O_APPEND) or for room in the mount's budget.
 void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
   const bool append = fi->flags & O_APPEND;
-  Of(req).write_behind.Write(FileOf(fi), offset, std::make_shared<const std::string>(data, size), append,
+  Of(req).write_behind.Write(FileOf(fi), offset, std::string_view(data, size), append,
                              [req](Result<uint32_t> written) {
                                if (!written.ok()) {
                                  fuse_reply_err(req, Errno(written.status()));
