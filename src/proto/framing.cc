@@ -76,7 +76,7 @@ Result<FrameHeader> DecodeHeader(std::span<const uint8_t, kHeaderBytes> bytes) {
     return Status(Code::kProtocolError, fmt::format("bad magic {:#x}", Get32(p)));
   if (p[4] != kVersion)
     return Status(Code::kProtocolError, fmt::format("unsupported protocol version {}", p[4]));
-  if (p[5] < 1 || p[5] > 3)
+  if (p[5] < 1 || p[5] > 4)
     return Status(Code::kProtocolError, fmt::format("bad frame kind {}", p[5]));
   FrameHeader h{
       .kind = static_cast<FrameKind>(p[5]),

@@ -27,7 +27,8 @@ inline constexpr uint32_t kIoBytesMax = 1u << 20;        // largest read or writ
 enum class FrameKind : uint8_t {
   kRequest = 1,
   kResponse = 2,
-  kPush = 3,  // server to client, unasked (invalidations, in later versions)
+  kPush = 3,     // server to client, unasked: opcode = field number in Push.op, id = push id
+  kPushAck = 4,  // client to server: the push with this id has been carried out
 };
 
 struct FrameHeader {

@@ -44,7 +44,7 @@ TEST(FramingTest, HeaderRoundTrips) {
 }
 
 TEST(FramingTest, EveryKindRoundTrips) {
-  for (FrameKind kind : {FrameKind::kRequest, FrameKind::kResponse, FrameKind::kPush}) {
+  for (FrameKind kind : {FrameKind::kRequest, FrameKind::kResponse, FrameKind::kPush, FrameKind::kPushAck}) {
     HeaderBytes bytes = EncodeHeader({.kind = kind}, {}, {});
     auto decoded = DecodeHeader(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -130,10 +130,10 @@ TEST(DecodeHeaderErrorTest, KindZero) {
   ExpectRejected(frame.header, "bad frame kind 0");
 }
 
-TEST(DecodeHeaderErrorTest, KindAbovePush) {
+TEST(DecodeHeaderErrorTest, KindAbovePushAck) {
   Frame frame;
-  frame.header[5] = 4;
-  ExpectRejected(frame.header, "bad frame kind 4");
+  frame.header[5] = 5;
+  ExpectRejected(frame.header, "bad frame kind 5");
 }
 
 TEST(DecodeHeaderErrorTest, BodyOneByteTooLarge) {
