@@ -13,6 +13,10 @@ namespace {
 
 constexpr uint64_t kPingId = 0;  // never used by a real request; replies to it only prove life
 
+// The timeout the server waits for an acknowledgement is also the client's lease; pings at four
+// times that rate keep an idle client's lease fresh.
+constexpr int kPingsPerLease = 4;
+
 Frame RequestFrame(uint64_t id, const proto::Request& request, Bulk trailer) {
   Frame frame;
   frame.header.kind = proto::FrameKind::kRequest;
@@ -122,6 +126,7 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
   auto connection = std::make_shared<Connection>(std::move(socket));
   connection_ = connection;
   ready_ = false;
+  connected_ = false;
   last_heard_ = Clock::now();
   connection->Start(std::make_shared<Sink>(*this, connection));
   hello_id_ = next_id_++;
@@ -158,7 +163,7 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
         auto dead = connection_;
         OnClose("server did not answer for " + std::to_string(options_.silence_ms) + " ms");
         dead->Close("server silent");
-      } else if (quiet > std::chrono::milliseconds(options_.ping_interval_ms)) {
+      } else if (quiet > std::chrono::milliseconds(ping_interval_ms_)) {
         proto::Request ping;
         ping.mutable_ping();
         connection_->Send(RequestFrame(kPingId, ping, nullptr));
@@ -179,7 +184,9 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
 
 void ClientTransport::OnFrame(Frame frame) {
   last_heard_ = Clock::now();
-  if (frame.header.kind != proto::FrameKind::kResponse) return;  // pushes: none handled yet
+  last_heard_ticks_ = last_heard_.time_since_epoch().count();
+  if (frame.header.kind == proto::FrameKind::kPush && ready_) return OnPush(std::move(frame));
+  if (frame.header.kind != proto::FrameKind::kResponse) return;
   uint64_t id = frame.header.request_id;
   if (id == kPingId) return;
   auto decoded = proto::DecodeResponse({reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()});
@@ -200,8 +207,12 @@ void ClientTransport::OnFrame(Frame frame) {
       return;
     }
     hello_ = decoded->hello();
+    ping_interval_ms_ = options_.ping_interval_ms;
+    if (hello_.push_ack_timeout_ms() > 0)
+      ping_interval_ms_ = std::min<int>(ping_interval_ms_, hello_.push_ack_timeout_ms() / kPingsPerLease);
     ready_ = true;
     generation_.fetch_add(1);
+    connected_ = true;
     spdlog::info("transport.connected server={} generation={}", connection_->peer(), generation_.load());
     if (auto done = std::exchange(first_connect_, nullptr)) done(Status::Ok());
     for (auto& [pending_id, pending] : pending_) SendOrQueue(pending_id, pending);
@@ -210,12 +221,49 @@ void ClientTransport::OnFrame(Frame frame) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;  // answered after we gave up on it
   Callback done = std::move(it->second.done);
+  const bool raced = it->second.pushes_at_send != pushes_received_;
   pending_.erase(it);
   if (!decoded.ok()) {
     done(decoded.status());
     return;
   }
-  done(Reply{.response = std::move(*decoded), .trailer = std::move(frame.trailer)});
+  done(Reply{.response = std::move(*decoded), .trailer = std::move(frame.trailer), .raced_push = raced});
+}
+
+void ClientTransport::OnPush(Frame frame) {
+  proto::Push push;
+  if (!push.ParseFromArray(frame.body.data(), static_cast<int>(frame.body.size())) ||
+      push.op_case() == proto::Push::OP_NOT_SET || static_cast<uint16_t>(push.op_case()) != frame.header.opcode) {
+    // A push we cannot carry out leaves our cache untrustworthy: start over on a new connection
+    // (a reconnect drops everything cached).
+    spdlog::warn("transport.bad_push server={} opcode={}", connection_->peer(), frame.header.opcode);
+    auto bad = connection_;
+    OnClose("push not understood");
+    bad->Close("push not understood");
+    return;
+  }
+  ++pushes_received_;
+  if (!push_handler_) {
+    Ack(generation_.load(), frame.header.request_id);
+    return;
+  }
+  push_handler_(generation_.load(), frame.header.request_id, std::move(push));
+}
+
+void ClientTransport::SetPushHandler(PushHandler handler) {
+  asio::post(io_, [this, handler = std::move(handler)]() mutable { push_handler_ = std::move(handler); });
+}
+
+void ClientTransport::Ack(uint64_t generation, uint64_t push_id) {
+  asio::post(io_, [this, generation, push_id] {
+    if (!ready_ || !connection_ || generation != generation_.load()) return;
+    Frame frame;
+    frame.header.kind = proto::FrameKind::kPushAck;
+    frame.header.opcode = static_cast<uint16_t>(proto::Push::kInvalidate);
+    frame.header.request_id = push_id;
+    frame.body = proto::Serialize(proto::PushAck());
+    connection_->Send(std::move(frame));
+  });
 }
 
 void ClientTransport::OnClose(const std::string& reason) {
@@ -224,6 +272,7 @@ void ClientTransport::OnClose(const std::string& reason) {
   last_error_ = reason;
   connection_.reset();
   ready_ = false;
+  connected_ = false;
   down_since_ = Clock::now();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.sent && !it->second.retry_safe) {
@@ -241,6 +290,7 @@ void ClientTransport::OnClose(const std::string& reason) {
 void ClientTransport::SendOrQueue(uint64_t id, Pending& pending) {
   if (!ready_ || !connection_ || pending.sent) return;
   pending.sent = true;
+  pending.pushes_at_send = pushes_received_;
   connection_->Send(pending.frame);  // a copy: the original stays for a resend
 }
 

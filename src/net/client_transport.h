@@ -12,6 +12,14 @@
 // A server that stops answering (frozen, cut off) is detected by pings: no frame for `silence_ms`
 // while a request is outstanding closes the connection and starts the reconnect.
 //
+// Pushes (server-sent invalidations, frame kind 3) go to the push handler, on the transport's
+// thread, with the generation of the connection they came on; whoever carries one out calls Ack
+// with that generation (from any thread). Without a handler a push is acknowledged at once. A
+// reply says whether a push arrived between sending its request and its answer (raced_push): what
+// it says may already be stale, and must not be cached. When the server pushes, the transport pings
+// at least four times per acknowledgement timeout (hello's push_ack_timeout_ms), so that
+// last_heard() tells the client whether it may still trust its cache (its lease).
+//
 // Callbacks run on the transport's own thread: they must be quick and must not call CallSync.
 #pragma once
 
@@ -44,12 +52,16 @@ struct TransportOptions {
 struct Reply {
   proto::Response response;
   Bulk trailer;  // a read's data, or null
+  bool raced_push = false;  // a push arrived after the request was sent, before this answer
   std::string_view data() const { return View(trailer); }
 };
 
 class ClientTransport {
  public:
   using Callback = std::function<void(Result<Reply>)>;
+  using Clock = std::chrono::steady_clock;
+  // Receives each push with the generation of its connection; must be quick.
+  using PushHandler = std::function<void(uint64_t generation, uint64_t push_id, proto::Push push)>;
 
   // Connects and completes the hello exchange, or fails within connect_timeout_ms with a message
   // naming every address tried.
@@ -67,22 +79,32 @@ class ClientTransport {
   // generation are gone.
   uint64_t generation() const { return generation_.load(); }
 
+  // Replaces the push handler (any thread; pushes arriving meanwhile go to the old or new one).
+  void SetPushHandler(PushHandler handler);
+  // Acknowledges push `push_id` of connection `generation` (nothing if that connection is gone:
+  // the server's session, which waited for it, went with it). Any thread.
+  void Ack(uint64_t generation, uint64_t push_id);
+  // Whether the hello has been answered on the current connection, and when the server was last
+  // heard from (any frame). Any thread.
+  bool connected() const { return connected_.load(); }
+  Clock::time_point last_heard() const { return Clock::time_point(Clock::duration(last_heard_ticks_.load())); }
+
  private:
   class Sink;
   struct Pending {
     Frame frame;
     bool retry_safe = false;
     bool sent = false;
+    uint64_t pushes_at_send = 0;  // pushes_received_ when it was last sent
     Callback done;
     std::chrono::steady_clock::time_point deadline;  // for waiting unsent
   };
-  using Clock = std::chrono::steady_clock;
-
   explicit ClientTransport(TransportOptions options);
   asio::awaitable<void> ConnectLoop();
   asio::awaitable<Status> TryConnect(const HostPort& address);
   asio::awaitable<void> Heartbeat();
   void OnFrame(Frame frame);
+  void OnPush(Frame frame);
   void OnClose(const std::string& reason);
   void SendOrQueue(uint64_t id, Pending& pending);
   void FailPending(const Status& status, bool only_unsent);
@@ -107,6 +129,11 @@ class ClientTransport {
   std::function<void(Status)> first_connect_;  // completes Connect()
   proto::HelloResponse hello_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> connected_{false};                  // ready_, for other threads
+  std::atomic<Clock::rep> last_heard_ticks_{0};         // last_heard_, for other threads
+  uint64_t pushes_received_ = 0;                        // io thread only
+  int ping_interval_ms_ = 0;                            // io thread only; set by the hello
+  PushHandler push_handler_;                            // io thread only
 };
 
 }  // namespace shoal::net
