@@ -37,6 +37,7 @@ struct Options {
   std::string log_file;
   std::string log_level = "info";
   int workers = 16;
+  int push_ack_timeout_ms = 1000;
 };
 
 // A TCP port on `host` that nothing listens on now (for the etcd member of a server on port 0).
@@ -90,6 +91,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-file", options.log_file, "log to this file instead of stderr");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")->capture_default_str();
   app.add_option("--workers", options.workers, "threads doing disk work")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--push-ack-timeout-ms", options.push_ack_timeout_ms,
+                 "how long a change waits for another client to drop what it caches before that client is "
+                 "disconnected; also the clients' lease on their caches")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 60000));
   CLI11_PARSE(app, argc, argv);
 
   shoal::SetUpLogging({.program = "shoald", .file = options.log_file, .level = options.log_level});
@@ -141,11 +147,15 @@ int main(int argc, char** argv) {
   // The pool answers admin sessions from the start, and says "not ready" until Start below.
   std::unique_ptr<shoal::server::Pool> pool;
   std::atomic<shoal::server::Pool*> serving_pool{nullptr};
+  // What clients cache, and the invalidations changes wait for (outlives every session).
+  shoal::server::CacheTracker cache_tracker({.ack_timeout_ms = options.push_ack_timeout_ms});
+  std::jthread cache_expirer([&cache_tracker](std::stop_token stop) { cache_tracker.ExpireUntil(stop); });
   shoal::net::WorkerPool workers(options.workers);
   auto listener = shoal::net::Listener::Start(
       where->host, where->port, [&](std::shared_ptr<shoal::net::Connection> connection) {
         spdlog::debug("session.opened peer={}", connection->peer());
-        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers, serving_pool.load());
+        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers, serving_pool.load(),
+                                                        &cache_tracker);
       });
   if (!listener.ok()) {
     fmt::print(stderr, "shoald: {}\n", listener.status().message());

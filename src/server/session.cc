@@ -74,10 +74,11 @@ proto::Response BadHandle(uint64_t handle) {
 }  // namespace
 
 Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
-                 Pool* pool)
-    : connection_(std::move(connection)), volumes_(volumes), workers_(workers), pool_(pool) {}
+                 Pool* pool, CacheTracker* cache)
+    : connection_(std::move(connection)), volumes_(volumes), workers_(workers), pool_(pool), cache_(cache) {}
 
 void Session::OnFrame(net::Frame frame) {
+  if (frame.header.kind == proto::FrameKind::kPushAck) return OnPushAck(frame);
   auto request = proto::DecodeRequest(frame.header, net::Bytes(frame.body));
   if (!request.ok() && request.status().code() == Code::kNotImplemented) {
     Reply(frame.header.request_id, {.response = proto::ErrorResponse(request.status())});  // a newer client
@@ -97,7 +98,7 @@ void Session::OnFrame(net::Frame frame) {
     return;
   }
   if (RunsInline(*request)) {
-    Reply(id, Handle(*request, frame.trailer));
+    Serve(id, *request, frame.trailer);
     return;
   }
   const uint64_t bytes = net::View(frame.trailer).size();
@@ -109,7 +110,7 @@ void Session::OnFrame(net::Frame frame) {
   }
   workers_.Post([self = shared_from_this(), id, bytes, request = std::move(request.value()),
                  trailer = std::move(frame.trailer)]() mutable {
-    self->Reply(id, self->Handle(request, trailer));
+    self->Serve(id, request, trailer);
     self->queued_requests_.fetch_sub(1);
     self->queued_bytes_.fetch_sub(bytes);
   });
@@ -117,6 +118,7 @@ void Session::OnFrame(net::Frame frame) {
 
 void Session::OnClose(const std::string& reason) {
   spdlog::info("session.closed peer={} volume={} reason=\"{}\"", connection_->peer(), volume_name_, reason);
+  LeaveCacheTracking();
   // The connection no longer refers to us; handles and lock descriptors close with the last
   // reference, which may be a request still running on the pool.
 }
@@ -196,6 +198,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
   out->set_server_version(SHOAL_VERSION);
   *out->mutable_root() = *root;
   out->set_max_io_bytes(proto::kIoBytesMax);
+  JoinCacheTracking(hello, *out);
   return {.response = std::move(response)};
 }
 

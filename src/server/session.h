@@ -17,6 +17,7 @@
 #include "net/connection.h"
 #include "net/worker_pool.h"
 #include "proto/messages.h"
+#include "server/cache_tracker.h"
 #include "server/pool.h"
 #include "server/volume_registry.h"
 #include "storage/directory_reader.h"
@@ -26,8 +27,9 @@ namespace shoal::server {
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
  public:
   // `pool` serves the admin requests of connections whose hello names no volume; null: none.
+  // `cache` tracks what clients cache (null: nothing is tracked, no pushes).
   Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
-          Pool* pool = nullptr);
+          Pool* pool = nullptr, CacheTracker* cache = nullptr);
 
   void OnFrame(net::Frame frame) override;
   void OnClose(const std::string& reason) override;
@@ -46,6 +48,11 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   };
 
   void Reply(uint64_t request_id, Answer answer);
+  // Caching with invalidation (session_cache.cc): Serve handles a request and replies.
+  void Serve(uint64_t id, const proto::Request& request, const net::Bulk& trailer);
+  void JoinCacheTracking(const proto::HelloRequest& hello, proto::HelloResponse& response);
+  void LeaveCacheTracking();
+  void OnPushAck(const net::Frame& frame);
   Answer Handle(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleHello(const proto::HelloRequest& hello);
   Answer HandleNamespace(const proto::Request& request);
@@ -63,6 +70,8 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   VolumeRegistry& volumes_;
   net::WorkerPool& workers_;
   Pool* const pool_;
+  CacheTracker* const cache_;
+  std::atomic<CacheTracker::SessionId> cache_session_{0};  // set by a volume hello
   std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
   std::atomic<bool> admin_{false};              // set once by a hello without a volume
   // Requests handed to the pool and not yet answered, and the data they carry: a client that
