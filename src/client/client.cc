@@ -71,6 +71,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   hello->set_volume(options.volume);
   hello->set_client_id(RandomClientId());
   hello->set_client_name(options.client_name);
+  hello->set_accepts_pushes(true);  // acknowledged at once unless someone handles them (transport)
   SHOAL_ASSIGN_OR_RETURN(auto connected, net::ClientTransport::Connect(std::move(transport)));
   return std::unique_ptr<Client>(new Client(std::move(connected)));
 }

@@ -63,6 +63,8 @@ class Client {
 
   const proto::Attr& root() const { return transport_->hello().root(); }
   uint32_t max_io_bytes() const { return transport_->hello().max_io_bytes(); }
+  // The connection itself: pushes, acknowledgements and its state (the FUSE adapter's notifier).
+  net::ClientTransport& transport() { return *transport_; }
 
   void Call(proto::Request request, net::Bulk trailer, Callback done);
   Result<Reply> CallSync(proto::Request request, net::Bulk trailer = nullptr);

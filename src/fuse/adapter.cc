@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proto/messages.h"
+
 namespace shoal::fuse {
 namespace {
 
@@ -28,6 +30,8 @@ void Init(void* userdata, fuse_conn_info* conn) {
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_AUTO_INVAL_DATA |
                     FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO | FUSE_CAP_EXPORT_SUPPORT;
   conn->want |= wanted & conn->capable;
+  // Names can be expired without locking their directory: needed to cache them for long (notifier.h).
+  adapter.notifier.SetExpireSupported(conn->capable & FUSE_CAP_EXPIRE_ONLY);
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // the kernel would trust its own sizes: wrong for a shared volume
   spdlog::info("fuse.init max_write={} capable={:#x} want={:#x}", conn->max_write, conn->capable, conn->want);
 }
@@ -39,15 +43,23 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   request.mutable_lookup()->set_parent(parent);
   request.mutable_lookup()->set_name(name);
   const uint64_t writes_since = Of(req).write_behind.Since();
-  Of(req).client.Call(std::move(request), nullptr, [req, writes_since](Result<Reply> reply) {
+  // Through the transport itself: a "not found" answer still says whether it may be cached.
+  Of(req).client.transport().Call(std::move(request), nullptr, /*retry_safe=*/true,
+                                  [req, parent, name = std::string(name), writes_since](Result<Reply> reply) {
     Adapter& adapter = Of(req);
-    if (!reply.ok() && reply.status().code() == Code::kNotFound && adapter.options.negative_timeout_s > 0) {
-      fuse_entry_param e{};  // ino 0: "no such name", cached for entry_timeout
-      e.entry_timeout = adapter.options.negative_timeout_s;
+    if (reply.ok() && reply->response.status() == static_cast<uint32_t>(Code::kNotFound)) {
+      const CacheTimes times = TimesOf(adapter, *reply);
+      if (times.negative_s <= 0) return (void)fuse_reply_err(req, ENOENT);
+      fuse_entry_param e{};  // ino 0: "no such name", cached for the negative timeout
+      e.entry_timeout = times.negative_s;
+      if (times.negative_s > Notifier::kUntrustedCacheS) adapter.notifier.NoteEntry(parent, name);
       fuse_reply_entry(req, &e);
       return;
     }
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.lookup().entry(); }, writes_since);
+    if (reply.ok())
+      if (Status status = proto::StatusOf(reply->response); !status.ok()) reply = std::move(status);
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.lookup().entry(); }, parent,
+               name, writes_since);
   });
 }
 
@@ -61,7 +73,7 @@ void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   AfterWrites(req, ino, [req, ino, file] {
     proto::Request request;
     request.mutable_get_attr()->set_node(ino);
-    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.get_attr().attr()); };
+    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.get_attr().attr(), reply); };
     if (file) {
       // Through the open file: still answers for a file whose last name was removed.
       AskOnFile(req, file, [ino](uint64_t handle) {
@@ -97,7 +109,7 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
   // Behind this mount's pending writes: a truncation or new times must come after them.
   auto file = fi != nullptr && !FileOf(fi)->directory ? FileOf(fi) : nullptr;
   AfterWrites(req, ino, [req, file, set = std::move(set)]() mutable {
-    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr()); };
+    auto reply_attr = [req](const Reply& reply) { ReplyAttr(req, reply.response.set_attr().attr(), reply); };
     if (file) {
       AskOnFile(req, file, [set](uint64_t handle) {
         proto::Request r;
@@ -127,8 +139,9 @@ void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   make->set_mode(mode);
   make->set_rdev(rdev);
   *make->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); });
+  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name)](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); }, parent,
+               name);
   });
 }
 
@@ -143,8 +156,9 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
   symlink->set_name(name);
   symlink->set_target(target);
   *symlink->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), nullptr, [req](Result<Reply> reply) {
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); });
+  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name)](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); }, parent,
+               name);
   });
 }
 
@@ -154,8 +168,10 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   request.mutable_link()->set_new_parent(new_parent);
   request.mutable_link()->set_new_name(new_name);
   const uint64_t writes_since = Of(req).write_behind.Since();
-  Of(req).client.Call(std::move(request), nullptr, [req, writes_since](Result<Reply> reply) {
-    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); }, writes_since);
+  Of(req).client.Call(std::move(request), nullptr,
+                      [req, new_parent, new_name = std::string(new_name), writes_since](Result<Reply> reply) {
+    ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); }, new_parent,
+               new_name, writes_since);
   });
 }
 
@@ -264,9 +280,14 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   request.mutable_get_xattr()->set_node(ino);
   request.mutable_get_xattr()->set_name(name);
   request.mutable_get_xattr()->set_size(static_cast<uint32_t>(std::max(size, XattrCache::kValueBytesMax)));
-  adapter.client.Call(std::move(request), nullptr, [req, ino, size, name = std::string(name)](Result<Reply> reply) {
+  // Through the transport itself: an error answer still says whether it may be cached.
+  adapter.client.transport().Call(std::move(request), nullptr, /*retry_safe=*/true,
+                                  [req, ino, size, name = std::string(name)](Result<Reply> reply) {
     Adapter& adapter = Of(req);
     XattrCache::Answer answer;
+    const double keep_s = reply.ok() ? TimesOf(adapter, *reply).attr_s : 0;
+    if (reply.ok())
+      if (Status status = proto::StatusOf(reply->response); !status.ok()) reply = std::move(status);
     if (!reply.ok()) {
       answer.error = Errno(reply.status());
       if (answer.error != ENODATA && answer.error != ENOTSUP && answer.error != ERANGE) {
@@ -280,7 +301,7 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     } else {
       answer.value = reply->response.get_xattr().value();
     }
-    adapter.xattrs.Store(ino, name, answer);
+    adapter.xattrs.Store(ino, name, answer, keep_s);
     ReplyXattr(req, size, answer);
   });
 }

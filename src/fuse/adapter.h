@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "client/write_behind.h"
 #include "fuse/mount_options.h"
+#include "fuse/notifier.h"
 #include "fuse/version_table.h"
 #include "fuse/xattr_cache.h"
 
@@ -36,6 +37,8 @@ struct Adapter {
 
   VersionTable versions;
   XattrCache xattrs{options.attr_timeout_s};
+  // Carries out the server's invalidations and keeps the lease on the kernel's caches.
+  Notifier notifier{client, options, xattrs, versions};
 
   // Read-only opens are answered without asking the server (the pages are usually cached); the
   // server sees the file only when a read reaches it. Before this mount removes or replaces a

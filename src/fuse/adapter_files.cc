@@ -122,15 +122,16 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   create->set_flags(fi->flags);
   *create->mutable_caller() = CallerOf(req);
   const int flags = fi->flags;
-  Of(req).client.Call(std::move(request), nullptr, [req, flags](Result<Reply> reply) {
+  Of(req).client.Call(std::move(request), nullptr, [req, flags, parent, name = std::string(name)](Result<Reply> reply) {
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
       return;
     }
     Adapter& adapter = Of(req);
     const auto& created = reply->response.create();
-    fuse_entry_param e = EntryOf(adapter, created.entry().attr());
-    NoteAttr(adapter, created.entry().attr());
+    const CacheTimes times = TimesOf(adapter, *reply);
+    fuse_entry_param e = EntryOf(adapter, created.entry().attr(), times, parent, name);
+    NoteAttr(adapter, created.entry().attr(), times.attr_s);
     adapter.versions.KeepOnOpen(e.ino);
     fuse_file_info info{};
     info.flags = flags;
@@ -270,8 +271,9 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
     read_dir->set_max_entries(entries_max);
     read_dir->set_plus(plus);
     return r;
-  }, [req, size, plus, writes_since](const Reply& reply) {
+  }, [req, size, plus, writes_since, directory = FileOf(fi)->node](const Reply& reply) {
     Adapter& adapter = Of(req);
+    const CacheTimes times = TimesOf(adapter, reply);
     std::string buffer(size, '\0');
     size_t used = 0;
     for (const auto& entry : reply.response.read_dir().entries()) {
@@ -286,8 +288,8 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
           e.attr.st_ino = entry.attr().ino();
           e.attr.st_mode = entry.type() << 12;
         } else {
-          NoteAttr(adapter, entry.attr());
-          e = EntryOf(adapter, entry.attr());
+          NoteAttr(adapter, entry.attr(), times.attr_s);
+          e = EntryOf(adapter, entry.attr(), times, directory, entry.name());
         }
         needed = fuse_add_direntry_plus(req, buffer.data() + used, room, entry.name().c_str(), &e, entry.cookie());
       } else {

@@ -40,12 +40,38 @@ inline struct stat StatOf(const proto::Attr& attr) {
   return st;
 }
 
+// How long the kernel may keep what `reply` says: long only while the cache is trusted and the
+// server tracks the answer (docs/design.md, "Caching with invalidation").
+inline CacheTimes TimesOf(const Adapter& adapter, const Reply& reply) {
+  return adapter.notifier.TimesFor(reply.response.no_cache() || reply.raced_push);
+}
+
+// Records what the kernel is given for long, so that it can all be dropped when the lease lapses.
+inline void NoteGranted(Adapter& adapter, const proto::Attr& attr, const CacheTimes& times) {
+  if (times.attr_s > Notifier::kUntrustedCacheS) adapter.notifier.NoteNode(attr.ino(), S_ISDIR(attr.mode()));
+}
+
+// The entry for name `name` in `parent`, kept as long as `times` say.
+inline fuse_entry_param EntryOf(Adapter& adapter, const proto::Attr& attr, const CacheTimes& times, fuse_ino_t parent,
+                                std::string_view name) {
+  fuse_entry_param e{};
+  e.ino = attr.ino();
+  e.attr = StatOf(attr);
+  e.attr_timeout = times.attr_s;
+  e.entry_timeout = times.entry_s;
+  NoteGranted(adapter, attr, times);
+  if (times.entry_s > Notifier::kUntrustedCacheS) adapter.notifier.NoteEntry(parent, name);
+  return e;
+}
+
+// An entry whose answer's times are not known here: kept no longer than before invalidation.
 inline fuse_entry_param EntryOf(const Adapter& adapter, const proto::Attr& attr) {
   fuse_entry_param e{};
   e.ino = attr.ino();
   e.attr = StatOf(attr);
-  e.attr_timeout = adapter.options.attr_timeout_s;
-  e.entry_timeout = adapter.options.entry_timeout_s;
+  const CacheTimes times = adapter.notifier.TimesFor(/*uncacheable=*/false);
+  e.attr_timeout = std::min(times.attr_s, Notifier::kUntrustedCacheS);
+  e.entry_timeout = std::min(times.entry_s, Notifier::kUntrustedCacheS);
   return e;
 }
 
@@ -58,10 +84,13 @@ inline proto::Caller CallerOf(fuse_req_t req) {
   return caller;
 }
 
-// Everything the client learns from attributes the server sent.
-inline void NoteAttr(Adapter& adapter, const proto::Attr& attr) {
+// Everything the client learns from attributes the server sent, trusted for `attr_s`.
+inline void NoteAttr(Adapter& adapter, const proto::Attr& attr, double attr_s) {
   adapter.versions.NoteSeen(attr);
-  adapter.xattrs.NoteAttr(attr.ino(), attr.xattr_free());
+  adapter.xattrs.NoteAttr(attr.ino(), attr.xattr_free(), attr_s);
+}
+inline void NoteAttr(Adapter& adapter, const proto::Attr& attr) {
+  NoteAttr(adapter, attr, std::min(adapter.options.attr_timeout_s, Notifier::kUntrustedCacheS));
 }
 
 inline int Errno(const Status& status) { return ErrnoFromCode(status.code()); }
@@ -85,12 +114,12 @@ inline void ReplyEntryAfterWrites(fuse_req_t req, uint64_t ino) {
   });
 }
 
-// Replies with the entry in `entry` (from lookup, mknod, ...), or the error. ENOENT from a lookup
-// becomes a negative entry the kernel may cache. For an existing node, `writes_since` is
+// Replies with the entry in `entry` (from lookup, mknod, ...) for name `name` in `parent`, or the
+// error. For an existing node, `writes_since` is
 // WriteBehind::Since() from before the request was sent: attributes read while a write of this
 // mount to the node was pending would take the kernel's size back, so they are read again.
 inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::Entry& (*pick)(const proto::Response&),
-                       std::optional<uint64_t> writes_since = std::nullopt) {
+                       fuse_ino_t parent, std::string_view name, std::optional<uint64_t> writes_since = std::nullopt) {
   Adapter& adapter = Of(req);
   if (!reply.ok()) {
     fuse_reply_err(req, Errno(reply.status()));
@@ -101,8 +130,9 @@ inline void ReplyEntry(fuse_req_t req, const Result<Reply>& reply, const proto::
     ReplyEntryAfterWrites(req, attr.ino());
     return;
   }
-  NoteAttr(adapter, attr);
-  fuse_entry_param e = EntryOf(adapter, attr);
+  const CacheTimes times = TimesOf(adapter, reply.value());
+  NoteAttr(adapter, attr, times.attr_s);
+  fuse_entry_param e = EntryOf(adapter, attr, times, parent, name);
   fuse_reply_entry(req, &e);
 }
 
@@ -146,11 +176,13 @@ inline void AfterWrites(fuse_req_t req, fuse_ino_t ino, std::function<void()> th
 
 inline void ReplyOk(fuse_req_t req) { fuse_reply_err(req, 0); }
 
-inline void ReplyAttr(fuse_req_t req, const proto::Attr& attr) {
+inline void ReplyAttr(fuse_req_t req, const proto::Attr& attr, const Reply& reply) {
   Adapter& adapter = Of(req);
-  NoteAttr(adapter, attr);
+  const CacheTimes times = TimesOf(adapter, reply);
+  NoteAttr(adapter, attr, times.attr_s);
+  NoteGranted(adapter, attr, times);
   struct stat st = StatOf(attr);
-  fuse_reply_attr(req, &st, adapter.options.attr_timeout_s);
+  fuse_reply_attr(req, &st, times.attr_s);
 }
 
 }  // namespace shoal::fuse

@@ -78,6 +78,7 @@ int Serve(const MountOptions& options, Report& report) {
   spdlog::info("mount.ready volume={} mountpoint={} server={}", options.volume, options.mountpoint,
                options.servers.front().ToString());
   report.Send("ok");
+  adapter.notifier.Start(FuseKernelCache(session));  // from now on the kernel caches and is told to drop
 
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 1);
@@ -86,6 +87,7 @@ int Serve(const MountOptions& options, Report& report) {
   int rc = fuse_session_loop_mt(session, loop);
   fuse_loop_cfg_destroy(loop);
   spdlog::info("mount.stopped mountpoint={} rc={}", options.mountpoint, rc);
+  adapter.notifier.Stop();
   fuse_session_unmount(session);
   fuse_remove_signal_handlers(session);
   fuse_session_destroy(session);

@@ -21,9 +21,12 @@ struct MountOptions {
   std::string volume;
   std::string mountpoint;
   bool foreground = false;
-  double attr_timeout_s = 1.0;
-  double entry_timeout_s = 1.0;
-  double negative_timeout_s = 1.0;
+  // How long the kernel may cache attributes, names and "no such name" while the server
+  // invalidates what other clients change (docs/design.md, "Caching with invalidation"); at most
+  // 1 s when it cannot (an older server or kernel, a lapsed lease).
+  double attr_timeout_s = 60.0;
+  double entry_timeout_s = 60.0;
+  double negative_timeout_s = 60.0;
   int connect_timeout_ms = 3000;
   int give_up_ms = 5000;
   std::string log_file;

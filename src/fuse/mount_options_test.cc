@@ -52,9 +52,9 @@ TEST(ParseMountOptionsTest, Defaults) {
   auto options = Parse("host:/vol");
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_FALSE(options->foreground);
-  EXPECT_EQ(options->attr_timeout_s, 1.0);
-  EXPECT_EQ(options->entry_timeout_s, 1.0);
-  EXPECT_EQ(options->negative_timeout_s, 1.0);
+  EXPECT_EQ(options->attr_timeout_s, 60.0);
+  EXPECT_EQ(options->entry_timeout_s, 60.0);
+  EXPECT_EQ(options->negative_timeout_s, 60.0);
   EXPECT_EQ(options->connect_timeout_ms, 3000);
   EXPECT_EQ(options->log_file, "");
   EXPECT_EQ(options->log_level, "info");

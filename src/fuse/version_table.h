@@ -25,6 +25,16 @@ class VersionTable {
     map_[attr.ino()].seen = {attr.mtime_ns(), attr.size()};
   }
 
+  // Another client changed the node: its cached pages are not kept at the next open.
+  void Forget(uint64_t ino) {
+    std::lock_guard lock(mutex_);
+    map_.erase(ino);
+  }
+  void Clear() {
+    std::lock_guard lock(mutex_);
+    map_.clear();
+  }
+
   // Called at open: whether the cached pages are still the file's; they are the file's from now.
   bool KeepOnOpen(uint64_t ino) {
     std::lock_guard lock(mutex_);

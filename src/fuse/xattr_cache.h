@@ -2,11 +2,13 @@
 //
 // `ls -l` asks every file for security.selinux (and, without kernel ACL caching,
 // system.posix_acl_access); nearly always the answer is "no such attribute", and the kernel
-// caches no xattrs. Answers are kept for the attribute timeout, as the kernel keeps attributes;
-// this mount's own setxattr/removexattr drop the node's entries at once. Bounded: when full it
-// forgets everything. Thread-safe.
+// caches no xattrs. Answers are kept as long as the kernel keeps the node's attributes (the times
+// of the answer that said so, at most the ttl given at construction); this mount's own
+// setxattr/removexattr and another client's changes (pushed) drop the node's entries at once.
+// Bounded: when full it forgets everything. Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -28,15 +30,16 @@ class XattrCache {
     std::string value;  // when error is 0
   };
 
-  explicit XattrCache(double ttl_s) : ttl_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ttl_s))) {}
+  explicit XattrCache(double ttl_max_s) : ttl_(Duration(ttl_max_s)) {}
 
-  // Learns from attributes the server sent whether the node has any xattr at all.
-  void NoteAttr(uint64_t ino, bool xattr_free) {
-    if (ttl_.count() <= 0) return;
+  // Learns from attributes the server sent whether the node has any xattr at all; the answer may
+  // be kept for `ttl_s`.
+  void NoteAttr(uint64_t ino, bool xattr_free, double ttl_s) {
+    const Clock::duration ttl = std::min(ttl_, Duration(ttl_s));
     std::lock_guard lock(mutex_);
-    if (xattr_free) {
+    if (xattr_free && ttl.count() > 0) {
       if (free_until_.size() >= kEntriesMax) free_until_.clear();
-      free_until_[ino] = Clock::now() + ttl_;
+      free_until_[ino] = Clock::now() + ttl;
     } else {
       free_until_.erase(ino);
     }
@@ -54,14 +57,15 @@ class XattrCache {
     return it->second.answer;
   }
 
-  void Store(uint64_t ino, const std::string& name, Answer answer) {
-    if (ttl_.count() <= 0 || answer.value.size() > kValueBytesMax) return;
+  void Store(uint64_t ino, const std::string& name, Answer answer, double ttl_s) {
+    const Clock::duration ttl = std::min(ttl_, Duration(ttl_s));
+    if (ttl.count() <= 0 || answer.value.size() > kValueBytesMax) return;
     std::lock_guard lock(mutex_);
     if (++entries_ > kEntriesMax) {
       map_.clear();
       entries_ = 1;
     }
-    map_[ino][name] = Entry{.answer = std::move(answer), .expires = Clock::now() + ttl_};
+    map_[ino][name] = Entry{.answer = std::move(answer), .expires = Clock::now() + ttl};
   }
 
   void Forget(uint64_t ino) {
@@ -70,7 +74,17 @@ class XattrCache {
     free_until_.erase(ino);
   }
 
+  void Clear() {
+    std::lock_guard lock(mutex_);
+    map_.clear();
+    free_until_.clear();
+    entries_ = 0;
+  }
+
  private:
+  static Clock::duration Duration(double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
   struct Entry {
     Answer answer;
     Clock::time_point expires;
