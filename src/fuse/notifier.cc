@@ -120,7 +120,7 @@ void Notifier::NoteNode(uint64_t ino, bool directory) {
 void Notifier::Run() {
   std::unique_lock lock(inbox_->mutex);
   while (inbox_->open) {
-    inbox_->wake.wait_for(lock, std::chrono::milliseconds(kLeaseCheckMs),
+    inbox_->wake.wait_for(lock, std::chrono::milliseconds(reexpire_.empty() ? kLeaseCheckMs : kReexpireMs),
                           [this] { return !inbox_->open || !inbox_->queue.empty(); });
     std::deque<Work> batch;
     batch.swap(inbox_->queue);
@@ -129,6 +129,7 @@ void Notifier::Run() {
       CarryOut(work);
       if (work.push_id != 0) transport_.Ack(work.generation, work.push_id);
     }
+    ReexpireDue();
     CheckLease();
     lock.lock();
   }
@@ -145,8 +146,22 @@ void Notifier::CarryOut(const Work& work) {
   }
   for (uint64_t ino : what.listings()) kernel_->InvalidateNode(ino, /*pages=*/true);
   for (const auto& entry : what.entries()) {
-    if (expire_supported_) kernel_->ExpireEntry(entry.parent(), entry.name());
+    if (expire_supported_) {
+      kernel_->ExpireEntry(entry.parent(), entry.name());
+      if (reexpire_.size() >= kGrantedEntriesMax) reexpire_.pop_front();
+      reexpire_.push_back({.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReexpireMs),
+                           .parent = entry.parent(),
+                           .name = entry.name()});
+    }
     grants_.ForgetEntry(entry.parent(), entry.name());
+  }
+}
+
+void Notifier::ReexpireDue() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!reexpire_.empty() && reexpire_.front().due <= now) {
+    kernel_->ExpireEntry(reexpire_.front().parent, reexpire_.front().name);
+    reexpire_.pop_front();
   }
 }
 

@@ -8,7 +8,10 @@
 // lock; the next use looks them up again), a node's attributes are invalidated without its pages
 // (no page lock; the kernel drops stale pages itself when it sees the new mtime or size), a
 // directory's listing with its pages (locked only while being filled, never across a request).
-// Then the push is acknowledged.
+// Then the push is acknowledged. An expired name is expired once more kReexpireMs later: a lookup
+// answered just before the change, whose answer the kernel had received but not yet applied when
+// the name was expired, would otherwise set its old timeout again (the kernel keeps no version
+// for names, as it does for attributes).
 //
 // The lease. The kernel may keep things for the long configured times only while the cache is
 // trusted: the server pushes (its hello says so), the kernel can expire names, and the server was
@@ -25,10 +28,12 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 
@@ -63,6 +68,7 @@ class Notifier {
  public:
   static constexpr double kUntrustedCacheS = 1.0;  // the cache times before invalidation existed
   static constexpr int kLeaseCheckMs = 50;
+  static constexpr int kReexpireMs = 20;
   static constexpr size_t kGrantedEntriesMax = 1 << 16;
   static constexpr size_t kGrantedNodesMax = 1 << 16;
 
@@ -103,7 +109,14 @@ class Notifier {
     bool open = false;       // guarded by mutex: the thread runs
   };
 
+  struct Reexpire {
+    std::chrono::steady_clock::time_point due;
+    uint64_t parent;
+    std::string name;
+  };
+
   void Run();
+  void ReexpireDue();
   void CarryOut(const Work& work);
   void DropAll(const char* why);
   void CheckLease();
@@ -117,6 +130,7 @@ class Notifier {
   KernelGrants grants_{kGrantedEntriesMax, kGrantedNodesMax};
   std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();
   std::unique_ptr<KernelCache> kernel_;  // the thread's
+  std::deque<Reexpire> reexpire_;        // the thread's: names to expire once more, oldest first
   std::atomic<bool> trusted_{false};
   std::atomic<uint64_t> trusted_generation_{0};
   std::thread thread_;
