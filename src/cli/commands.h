@@ -22,6 +22,17 @@ void AddPeerStatusCommand(CLI::App& peer, const Globals& globals, Outcome& outco
 // Under `shoal pool`:
 void AddPoolListCommand(CLI::App& pool, const Globals& globals, Outcome& outcome);
 
+// Under `shoal volume`:
+void AddVolumeCreateCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeStartCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeStopCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeDeleteCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeInfoCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeListCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeSetCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);  // and reset
+void AddVolumeGetCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+
 // mount(8)'s helper: mount.shoal SPEC DIR [-sfnv] [-o OPTIONS]
 int MountHelperMain(int argc, char** argv);
 

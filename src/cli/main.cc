@@ -32,6 +32,17 @@ int main(int argc, char** argv) {
   CLI::App* pool = app.add_subcommand("pool", "the pool as a whole: list");
   pool->require_subcommand(1);
   shoal::cli::AddPoolListCommand(*pool, globals, outcome);
+  CLI::App* volume = app.add_subcommand("volume", "volumes: create, start, stop, delete, info, list, status, set, get");
+  volume->require_subcommand(1);
+  shoal::cli::AddVolumeCreateCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeStartCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeStopCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeDeleteCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeInfoCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeListCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeStatusCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeSetCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeGetCommand(*volume, globals, outcome);
   CLI11_PARSE(app, argc, argv);
   return outcome.exit_code;
 }

@@ -3,6 +3,7 @@
 
 #include "cli/admin.h"
 #include "cli/commands.h"
+#include "cli/volume_view.h"
 
 namespace shoal::cli {
 
@@ -18,11 +19,12 @@ void AddPeerStatusCommand(CLI::App& peer, const Globals& globals, Outcome& outco
       outcome.exit_code = Fail("peer status", answer.status());
       return;
     }
+    NoteStaleness(answer->pool_list().staleness());
     std::vector<proto::PoolServer> peers;
     for (const auto& server : answer->pool_list().servers())
       if (!server.self()) peers.push_back(server);
     if (*json) {
-      nlohmann::json out = {{"peers", nlohmann::json::array()}};
+      nlohmann::json out = {{"peers", nlohmann::json::array()}, {"stale", answer->pool_list().staleness().stale()}};
       for (const auto& server : peers) {
         nlohmann::json entry = ServerJson(server);
         entry.erase("self");

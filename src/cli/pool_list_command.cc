@@ -3,6 +3,7 @@
 
 #include "cli/admin.h"
 #include "cli/commands.h"
+#include "cli/volume_view.h"
 
 namespace shoal::cli {
 
@@ -18,8 +19,9 @@ void AddPoolListCommand(CLI::App& pool, const Globals& globals, Outcome& outcome
       outcome.exit_code = Fail("pool list", answer.status());
       return;
     }
+    NoteStaleness(answer->pool_list().staleness());
     if (*json) {
-      nlohmann::json out = {{"servers", nlohmann::json::array()}};
+      nlohmann::json out = {{"servers", nlohmann::json::array()}, {"stale", answer->pool_list().staleness().stale()}};
       for (const auto& server : answer->pool_list().servers()) out["servers"].push_back(ServerJson(server));
       fmt::print("{}\n", out.dump(2));
       return;

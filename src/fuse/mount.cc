@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "client/locate.h"
 #include "fuse/adapter.h"
 
 namespace shoal::fuse {
@@ -41,8 +42,20 @@ std::string Hostname() {
 
 // Connects, mounts and serves; reports "ok" or the error through `report` once mounted.
 int Serve(const MountOptions& options, Report& report) {
+  // Any server of the pool (or a backup) says where the volume's bricks are; the client then talks
+  // to their servers.
+  auto volume = client::LocateVolume(options.servers, options.volume, options.connect_timeout_ms);
+  // A static volume (shoald --volume) is served by the server that answered, as it was reached.
+  auto servers = !volume.ok()                ? Result<std::vector<HostPort>>(volume.status())
+                 : volume->static_volume() ? Result<std::vector<HostPort>>(options.servers)
+                                             : client::BrickServers(*volume);
+  if (!servers.ok()) {
+    report.Send(fmt::format("cannot mount {}:/{}: {}", options.servers.front().ToString(), options.volume,
+                            servers.status().message()));
+    return 1;
+  }
   auto client = client::Client::Connect({
-      .servers = options.servers,
+      .servers = *servers,
       .volume = options.volume,
       .client_name = Hostname(),
       .connect_timeout_ms = options.connect_timeout_ms,

@@ -23,8 +23,11 @@
 #include "common/unique_fd.h"
 #include "net/listener.h"
 #include "net/worker_pool.h"
+#include "server/admin.h"
+#include "server/brick_host.h"
 #include "server/pool.h"
 #include "server/session.h"
+#include "server/volume_admin.h"
 #include "server/volume_registry.h"
 
 namespace {
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "shoald: --volume wants NAME=PATH, got '{}'\n", spec);
       return 2;
     }
-    shoal::Status added = volumes.Add(spec.substr(0, eq), spec.substr(eq + 1));
+    shoal::Status added = volumes.AddStatic(spec.substr(0, eq), spec.substr(eq + 1));
     if (!added.ok())
       fmt::print(stderr, "shoald: not serving volume {}: {}\n", spec.substr(0, eq), added.message());
   }
@@ -144,9 +147,12 @@ int main(int argc, char** argv) {
     etcd_endpoints.push_back(*endpoint);
   }
 
-  // The pool answers admin sessions from the start, and says "not ready" until Start below.
+  // Admin sessions are answered from the start, with "not ready" until the pool has started.
   std::unique_ptr<shoal::server::Pool> pool;
-  std::atomic<shoal::server::Pool*> serving_pool{nullptr};
+  std::unique_ptr<shoal::server::BrickHost> brick_host;
+  std::unique_ptr<shoal::server::VolumeAdmin> volume_admin;
+  shoal::server::AdminServices admin;
+  std::atomic<shoal::server::AdminServices*> serving_admin{nullptr};
   // What clients cache, and the invalidations changes wait for (outlives every session).
   shoal::server::CacheTracker cache_tracker({.ack_timeout_ms = options.push_ack_timeout_ms});
   std::jthread cache_expirer([&cache_tracker](std::stop_token stop) { cache_tracker.ExpireUntil(stop); });
@@ -154,7 +160,7 @@ int main(int argc, char** argv) {
   auto listener = shoal::net::Listener::Start(
       where->host, where->port, [&](std::shared_ptr<shoal::net::Connection> connection) {
         spdlog::debug("session.opened peer={}", connection->peer());
-        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers, serving_pool.load(),
+        return std::make_shared<shoal::server::Session>(std::move(connection), volumes, workers, serving_admin.load(),
                                                         &cache_tracker);
       });
   if (!listener.ok()) {
@@ -184,7 +190,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "shoald: cannot start the etcd member: {}\n", started.message());
     return 1;
   }
-  serving_pool = pool.get();
+  // The pool's volumes whose bricks are here are served before the server says it is ready.
+  brick_host = std::make_unique<shoal::server::BrickHost>(
+      shoal::server::BrickHostOptions{.server_name = pool->name()}, volumes, [&pool] { return pool->Etcd(); });
+  volume_admin = std::make_unique<shoal::server::VolumeAdmin>(shoal::server::VolumeAdminOptions{}, *pool, volumes,
+                                                              *brick_host);
+  admin = {.pool = pool.get(), .volumes = volume_admin.get()};
+  serving_admin = &admin;
   spdlog::info("server.ready listen={}", where->ToString());
   fmt::print("shoald ready listen={}\n", where->ToString());
   std::fflush(stdout);
@@ -213,6 +225,7 @@ int main(int argc, char** argv) {
   syncer.join();
   workers.Join();     // requests under way finish and send their replies...
   listener->reset();  // ...then the connections close
+  brick_host.reset();
   pool.reset();       // and the etcd member stops
   return 0;
 }

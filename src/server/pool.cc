@@ -9,33 +9,13 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include "net/client_transport.h"
-#include "proto/messages.h"
+#include "server/peer_call.h"
+#include "server/volume_records.h"
 
 namespace shoal::server {
 namespace {
 
-constexpr uint32_t kProtocolVersion = 1;
-
 std::string Url(const HostPort& address) { return "http://" + address.ToString(); }
-
-// An admin connection to another server: a hello that names no volume.
-Result<std::unique_ptr<net::ClientTransport>> ConnectAdmin(const HostPort& address, int timeout_ms) {
-  proto::Request hello;
-  hello.mutable_hello()->set_protocol_version(kProtocolVersion);
-  hello.mutable_hello()->set_client_name("shoald");
-  return net::ClientTransport::Connect(
-      {.servers = {address}, .hello = std::move(hello), .connect_timeout_ms = timeout_ms, .give_up_ms = timeout_ms});
-}
-
-// Sends `request` and returns the server's answer, its error status turned into ours.
-Result<proto::Response> Ask(net::ClientTransport& transport, proto::Request request) {
-  auto reply = transport.CallSync(std::move(request), nullptr, /*retry_safe=*/false);
-  if (!reply.ok()) return reply.status();
-  Status status = proto::StatusOf(reply->response);
-  if (!status.ok()) return status;
-  return std::move(reply->response);
-}
 
 std::string ToJson(const proto::PoolServer& server) {
   proto::PoolServer stored = server;
@@ -163,7 +143,14 @@ Result<std::vector<proto::PoolServer>> Pool::ReadRecords(bool serializable) {
 }
 
 Result<proto::PoolListResponse> Pool::List() {
-  auto servers = ReadRecords(/*serializable=*/true);
+  proto::PoolListResponse response;
+  auto servers = ReadRecords();
+  if (!servers.ok()) {  // no quorum: what this server's member knows
+    response.mutable_staleness()->set_stale(true);
+    response.mutable_staleness()->set_reason(
+        fmt::format("the pool's etcd cluster has no quorum ({}); this is server {}'s copy", servers.status().message(), name_));
+    servers = ReadRecords(/*serializable=*/true);
+  }
   if (!servers.ok()) return servers.status();
   // Each other server is asked at once; a down one costs status_timeout_ms, not one each.
   std::vector<std::future<bool>> answered;
@@ -174,8 +161,9 @@ Result<proto::PoolListResponse> Pool::List() {
       return address.ok() && ConnectAdmin(*address, options_.status_timeout_ms).ok();
     }));
   }
-  proto::PoolListResponse response;
   response.set_managed_etcd(managed());
+  if (auto volumes = ReadVolumes(*Etcd(), /*serializable=*/true); volumes.ok())
+    for (const VolumeEntry& entry : *volumes) response.add_volumes(entry.volume.name());
   for (size_t i = 0; i < servers->size(); ++i) {
     proto::PoolServer& server = (*servers)[i];
     server.set_state(answered[i].get() ? proto::SERVER_STATE_CONNECTED : proto::SERVER_STATE_DOWN);
@@ -191,7 +179,7 @@ Result<proto::PoolServer> Pool::Probe(const std::string& text) {
   const std::string name = address->ToString();
   if (name == name_) return Status(Code::kInvalidArgument, fmt::format("{} is this server", name));
   auto servers = ReadRecords();
-  if (!servers.ok()) return servers.status();
+  if (!servers.ok()) return NoQuorum(servers.status());
   for (const auto& server : *servers)
     if (server.name() == name) return Status(Code::kExists, fmt::format("{} is already in the pool", name));
   if (!managed())
@@ -218,11 +206,13 @@ Result<proto::PoolServer> Pool::Probe(const std::string& text) {
   if (!others.empty())
     return Status(Code::kBusy, fmt::format("{} already belongs to a pool with other servers ({}): detach it from "
                                            "that pool first", name, fmt::join(others, ", ")));
+  if (!their_pool.volumes().empty())
+    return Status(Code::kBusy, fmt::format("{} has volumes of its own ({}): it cannot join another pool, whose etcd "
+                                           "data would replace them; delete them first",
+                                           name, fmt::join(their_pool.volumes(), ", ")));
   if (!their_pool.managed_etcd() || them == nullptr || them->etcd_peer_url().empty())
     return Status(Code::kNotSupported,
                   fmt::format("{} uses an external etcd cluster; it cannot join this pool's", name));
-  // When servers hold bricks, a server that holds any is refused here: its volumes live in the
-  // etcd data that joining discards.
 
   auto etcd = Etcd();
   auto added = etcd->AddMember({them->etcd_peer_url()});
@@ -312,10 +302,19 @@ Status Pool::Detach(const std::string& text, bool force) {
     return Status(Code::kInvalidArgument,
                   fmt::format("{} is the server you are talking to: ask another server of the pool to detach it", name));
   auto servers = ReadRecords();
-  if (!servers.ok()) return servers.status();
+  if (!servers.ok()) return NoQuorum(servers.status());
   auto it = std::find_if(servers->begin(), servers->end(), [&](const auto& s) { return s.name() == name; });
   if (it == servers->end()) return Status(Code::kNotFound, fmt::format("{} is not in the pool", name));
-  // A server that holds bricks of a volume is refused here, force or not: its volumes would lose them.
+  // A server that holds bricks is refused, force or not: its volumes would lose them.
+  auto volumes = ReadVolumes(*Etcd());
+  if (!volumes.ok()) return NoQuorum(volumes.status());
+  std::vector<std::string> holding;
+  for (const VolumeEntry& entry : *volumes)
+    for (const proto::BrickRef& brick : entry.volume.bricks())
+      if (brick.server() == name) holding.push_back(fmt::format("{} ({})", entry.volume.name(), brick.path()));
+  if (!holding.empty())
+    return Status(Code::kBusy, fmt::format("{} holds bricks of volume {}: delete the volume first", name,
+                                           fmt::join(holding, ", ")));
 
   auto peer = ConnectAdmin(*address, options_.connect_timeout_ms);
   if (!peer.ok() && !force)

@@ -60,13 +60,18 @@ class Pool {
   Status Start();
 
   const std::string& name() const { return name_; }
+  // The client of the pool's etcd cluster (replaced when this server joins or leaves a pool).
+  std::shared_ptr<coord::EtcdClient> Etcd();
+  // The pool's server records, in name order. `serializable`: from the local member's copy, which
+  // needs no quorum but may be stale.
+  Result<std::vector<proto::PoolServer>> ReadRecords(bool serializable = false);
 
   // Every server of the pool, each with its state as seen from here (checked now, in parallel).
   Result<proto::PoolListResponse> List();
   // Adds the server at `address` (host[:port]) to the pool; see the top of this file.
   Result<proto::PoolServer> Probe(const std::string& address);
-  // Removes server `name` (host[:port]) from the pool. Refused for this server, and for a down
-  // server unless `force`.
+  // Removes server `name` (host[:port]) from the pool. Refused for this server, for a server that
+  // holds bricks of a volume, and for a down server unless `force`.
   Status Detach(const std::string& name, bool force);
   // On the probed server: restart the member in the pool's cluster it was added to.
   Result<proto::PoolServer> Join(const proto::PoolJoinRequest& request);
@@ -75,14 +80,11 @@ class Pool {
 
  private:
   bool managed() const { return options_.etcd_endpoints.empty(); }
-  std::shared_ptr<coord::EtcdClient> Etcd();
   void SetEtcd(std::vector<HostPort> endpoints);
   // Stops the member, and starts it with `member` options (unless null), on the pool's thread.
   Status RestartMember(std::unique_ptr<coord::MemberOptions> member);
   // Writes this server's record (with its member's id).
   Result<proto::PoolServer> RecordSelf();
-  // `serializable`: from the local member's copy, which needs no quorum but may be stale.
-  Result<std::vector<proto::PoolServer>> ReadRecords(bool serializable = false);
   // Discards the member's data and starts a new one-server cluster.
   Status StartAlone();
   Status RunOnPoolThread(std::function<Status()> work);

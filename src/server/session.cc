@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "server/response.h"
 #include "storage/file_io.h"
 
 namespace shoal::server {
@@ -51,20 +52,33 @@ bool RunsInline(const proto::Request& request) {
   }
 }
 
-// Builds an answer from a Result: the error, or the response that `fill` writes.
-template <typename T, typename Fill>
-proto::Response From(Result<T> result, Fill fill) {
-  if (!result.ok()) return proto::ErrorResponse(result.status());
-  proto::Response response;
-  fill(response, *result);
-  return response;
+// Whether `request` changes the volume (refused on a read-only volume).
+bool Changes(const proto::Request& request) {
+  switch (request.op_case()) {
+    case proto::Request::kSetAttr:
+    case proto::Request::kMakeNode:
+    case proto::Request::kSymlink:
+    case proto::Request::kLink:
+    case proto::Request::kRemove:
+    case proto::Request::kRename:
+    case proto::Request::kCreate:
+    case proto::Request::kWrite:
+    case proto::Request::kSetXattr:
+    case proto::Request::kRemoveXattr:
+    case proto::Request::kFallocate:
+      return true;
+    case proto::Request::kOpen:
+      return (request.open().flags() & O_ACCMODE) != O_RDONLY || (request.open().flags() & O_TRUNC);
+    default:
+      return false;
+  }
 }
 
-proto::Response From(Status status, void (*fill)(proto::Response&)) {
-  if (!status.ok()) return proto::ErrorResponse(status);
-  proto::Response response;
-  fill(response);
-  return response;
+// The address part of a peer's "address:port" ("[v6]:port" or "v6:port" alike).
+std::string AddressOf(const std::string& peer) {
+  std::string address = peer.substr(0, peer.rfind(':'));
+  if (address.starts_with("[") && address.ends_with("]")) address = address.substr(1, address.size() - 2);
+  return address;
 }
 
 proto::Response BadHandle(uint64_t handle) {
@@ -74,8 +88,8 @@ proto::Response BadHandle(uint64_t handle) {
 }  // namespace
 
 Session::Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
-                 Pool* pool, CacheTracker* cache)
-    : connection_(std::move(connection)), volumes_(volumes), workers_(workers), pool_(pool), cache_(cache) {}
+                 AdminServices* admin, CacheTracker* cache)
+    : connection_(std::move(connection)), volumes_(volumes), workers_(workers), admin_services_(admin), cache_(cache) {}
 
 void Session::OnFrame(net::Frame frame) {
   if (frame.header.kind == proto::FrameKind::kPushAck) return OnPushAck(frame);
@@ -134,18 +148,12 @@ void Session::Reply(uint64_t request_id, Answer answer) {
 
 Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& trailer) {
   if (request.has_hello()) return HandleHello(request.hello());
-  switch (request.op_case()) {
-    case proto::Request::kPoolList:
-    case proto::Request::kPeerProbe:
-    case proto::Request::kPeerDetach:
-    case proto::Request::kPoolJoin:
-    case proto::Request::kPoolLeave:
-      return HandleAdmin(request);
-    default:
-      break;
-  }
+  if (IsAdminRequest(request)) return HandleAdmin(request);
   if (brick_.load() == nullptr)
     return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "hello must come first"))};
+  if (Changes(request) && volume_->read_only())
+    return {.response = proto::ErrorResponse(
+                Status(Code::kReadOnly, fmt::format("volume {} is read-only (option read-only)", volume_name_)))};
   switch (request.op_case()) {
     case proto::Request::kOpen:
     case proto::Request::kCreate:
@@ -173,7 +181,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
                 Code::kProtocolError, fmt::format("client speaks protocol {}, server {}",
                                                   hello.protocol_version(), kProtocolVersion)))};
   if (hello.volume().empty()) {
-    if (pool_ == nullptr)
+    if (admin_services_ == nullptr)
       return {.response = proto::ErrorResponse(Status(Code::kUnavailable, "the server is still starting its etcd member"))};
     if (brick_.load() != nullptr)
       return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
@@ -184,13 +192,24 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     return {.response = std::move(response)};
   }
   if (admin_) return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
-  auto brick = volumes_.Find(hello.volume());
-  if (!brick.ok()) return {.response = proto::ErrorResponse(brick.status())};
-  storage::Brick* expected = nullptr;
-  if (!brick_.compare_exchange_strong(expected, *brick) && expected != *brick)
-    return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
-  volume_name_ = hello.volume();
-  auto root = (*brick)->GetAttr(storage::kRootNode);
+  auto served = volumes_.Find(hello.volume());
+  if (!served.ok()) return {.response = proto::ErrorResponse(served.status())};
+  if (Status admitted = (*served)->Admit(AddressOf(connection_->peer())); !admitted.ok()) {
+    spdlog::warn("session.refused peer={} volume={} error=\"{}\"", connection_->peer(), hello.volume(), admitted.ToString());
+    return {.response = proto::ErrorResponse(admitted)};
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (volume_ != nullptr && volume_ != *served)
+      return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
+    if (volume_ == nullptr && !(*served)->AddClient(connection_))
+      return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
+    volume_ = *served;
+    volume_name_ = hello.volume();
+    brick_ = &volume_->brick();
+  }
+  storage::Brick* brick = brick_.load();
+  auto root = brick->GetAttr(storage::kRootNode);
   if (!root.ok()) return {.response = proto::ErrorResponse(root.status())};
   spdlog::info("session.hello peer={} volume={} client={}", connection_->peer(), hello.volume(), hello.client_name());
   proto::Response response;
@@ -203,37 +222,13 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
 }
 
 // Pool requests: on the worker pool (they wait for etcd and other servers), admin connections only.
+// Pool and volume requests: on the worker pool (they wait for etcd and other servers), admin
+// connections only.
 Session::Answer Session::HandleAdmin(const proto::Request& request) {
   if (!admin_)
     return {.response = proto::ErrorResponse(
-                Status(Code::kProtocolError, "pool requests need an admin connection (a hello without a volume)"))};
-  proto::Response response;
-  switch (request.op_case()) {
-    case proto::Request::kPoolList:
-      response = From(pool_->List(), [](proto::Response& r, proto::PoolListResponse& l) { *r.mutable_pool_list() = std::move(l); });
-      break;
-    case proto::Request::kPeerProbe:
-      spdlog::info("pool.probe peer={} address={}", connection_->peer(), request.peer_probe().address());
-      response = From(pool_->Probe(request.peer_probe().address()),
-                      [](proto::Response& r, proto::PoolServer& s) { *r.mutable_peer_probe()->mutable_server() = std::move(s); });
-      break;
-    case proto::Request::kPeerDetach:
-      spdlog::info("pool.detach peer={} name={} force={}", connection_->peer(), request.peer_detach().name(),
-                   request.peer_detach().force());
-      response = From(pool_->Detach(request.peer_detach().name(), request.peer_detach().force()),
-                      [](proto::Response& r) { r.mutable_peer_detach(); });
-      break;
-    case proto::Request::kPoolJoin:
-      response = From(pool_->Join(request.pool_join()),
-                      [](proto::Response& r, proto::PoolServer& s) { *r.mutable_pool_join()->mutable_server() = std::move(s); });
-      break;
-    case proto::Request::kPoolLeave:
-      response = From(pool_->Leave(), [](proto::Response& r) { r.mutable_pool_leave(); });
-      break;
-    default:
-      response = proto::ErrorResponse(Status(Code::kNotImplemented, "operation not served"));
-  }
-  return {.response = std::move(response)};
+                Status(Code::kProtocolError, "admin requests need an admin connection (a hello without a volume)"))};
+  return {.response = ServeAdmin(*admin_services_, request, connection_->peer())};
 }
 
 Session::Answer Session::HandleNamespace(const proto::Request& request) {

@@ -17,8 +17,8 @@
 #include "net/connection.h"
 #include "net/worker_pool.h"
 #include "proto/messages.h"
+#include "server/admin.h"
 #include "server/cache_tracker.h"
-#include "server/pool.h"
 #include "server/volume_registry.h"
 #include "storage/directory_reader.h"
 
@@ -26,10 +26,11 @@ namespace shoal::server {
 
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
  public:
-  // `pool` serves the admin requests of connections whose hello names no volume; null: none.
+  // `admin` serves the admin requests of connections whose hello names no volume; null: none yet
+  // (the server is still starting).
   // `cache` tracks what clients cache (null: nothing is tracked, no pushes).
   Session(std::shared_ptr<net::Connection> connection, VolumeRegistry& volumes, net::WorkerPool& workers,
-          Pool* pool = nullptr, CacheTracker* cache = nullptr);
+          AdminServices* admin = nullptr, CacheTracker* cache = nullptr);
 
   void OnFrame(net::Frame frame) override;
   void OnClose(const std::string& reason) override;
@@ -69,9 +70,11 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   const std::shared_ptr<net::Connection> connection_;
   VolumeRegistry& volumes_;
   net::WorkerPool& workers_;
-  Pool* const pool_;
+  AdminServices* const admin_services_;
   CacheTracker* const cache_;
   std::atomic<CacheTracker::SessionId> cache_session_{0};  // set by a volume hello
+  // The volume, set once by hello (under mutex_) before brick_ publishes its brick.
+  std::shared_ptr<ServedVolume> volume_;
   std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
   std::atomic<bool> admin_{false};              // set once by a hello without a volume
   // Requests handed to the pool and not yet answered, and the data they carry: a client that

@@ -1,0 +1,29 @@
+// What the volume commands share: a volume's record and its bricks' status as JSON and as text,
+// and the note printed when the answer may be stale.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "proto/shoal.pb.h"
+
+namespace shoal::cli {
+
+// "created", "started", "stopped".
+std::string VolumeStateName(proto::VolumeState state);
+// "SERVER:/PATH".
+std::string BrickName(const proto::BrickRef& brick);
+
+// {name, id, type, replica, state, bricks: [{server, path}], options: {set ones}, created_unix_s}
+nlohmann::json VolumeJson(const proto::Volume& volume);
+// {server, path, state, reason, clients, pid, bytes_total, bytes_free}
+nlohmann::json BrickStatusJson(const proto::BrickStatus& brick);
+
+// The `volume info` block of one volume.
+void PrintVolumeInfo(const proto::Volume& volume);
+
+// On stderr, when a read was answered without a quorum.
+void NoteStaleness(const proto::Staleness& staleness);
+
+}  // namespace shoal::cli

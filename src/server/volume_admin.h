@@ -1,0 +1,70 @@
+// VolumeAdmin: the `shoal volume ...` commands as any server of the pool answers them, from and
+// into the volume records in etcd (volume_records.h), and the brick-side checks other servers ask
+// of this one.
+//
+// A change (create, start, stop, delete, set) is a compare-and-swap of the volume's record; the
+// servers of its bricks are then told to refresh (BrickRefresh), so that a start serves the
+// bricks before the command returns. A server that misses the word catches up within its
+// BrickHost's poll. Reads (info, status, locate) need no quorum: without one they answer from
+// this server's copy of the records and say that it may be stale.
+//
+// Replication is not yet available: volumes have one brick (replica 1); creating a replica 2 or 3
+// volume is refused with a message saying so.
+//
+// Thread-safe; every method may block on etcd and on other servers (for up to the timeouts).
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "proto/shoal.pb.h"
+#include "server/brick_host.h"
+#include "server/pool.h"
+#include "server/volume_records.h"
+#include "server/volume_registry.h"
+
+namespace shoal::server {
+
+struct VolumeAdminOptions {
+  int peer_timeout_ms = 3000;    // a brick's server asked to check or refresh its brick
+  int status_timeout_ms = 1500;  // a brick's server asked for its brick's status
+};
+
+class VolumeAdmin {
+ public:
+  VolumeAdmin(VolumeAdminOptions options, Pool& pool, VolumeRegistry& volumes, BrickHost& bricks)
+      : options_(options), pool_(pool), volumes_(volumes), bricks_(bricks) {}
+
+  Result<proto::VolumeCreateResponse> Create(const proto::VolumeCreateRequest& request);
+  Result<proto::VolumeStartResponse> Start(const proto::VolumeStartRequest& request);
+  Status Stop(const proto::VolumeStopRequest& request);
+  Status Delete(const proto::VolumeDeleteRequest& request);
+  Result<proto::Volume> Set(const proto::VolumeSetRequest& request);
+  Result<proto::VolumeInfoResponse> Info(const proto::VolumeInfoRequest& request);
+  Result<proto::VolumeStatusResponse> VolumeStatus(const proto::VolumeStatusRequest& request);
+  // The record a client mounts from: the pool's volume, or a static one of this server
+  // (shoald --volume). Refused with the reason unless the volume is started.
+  Result<proto::Volume> Locate(const std::string& name);
+
+  // On the brick's server: may `path` become a brick? Refusals say why; warnings are what `force`
+  // let through.
+  Result<proto::BrickCheckResponse> CheckBrick(const proto::BrickCheckRequest& request);
+  // On the brick's server: the brick of `volume` at `path` as served now.
+  proto::BrickStatus LocalBrickStatus(const std::string& volume, const std::string& path);
+  // On the brick's server: re-read the records now.
+  Status RefreshBricks() { return bricks_.Refresh(); }
+
+ private:
+  // The record of volume `name`, and the answer's staleness (read without quorum).
+  Result<VolumeEntry> Read(const std::string& name, proto::Staleness* staleness);
+  // Tells the servers of the volume's bricks to refresh; returns each brick's status afterwards.
+  std::vector<proto::BrickStatus> RefreshServersOf(const proto::Volume& volume);
+  proto::BrickStatus AskBrickStatus(const std::string& volume, const proto::BrickRef& brick);
+
+  const VolumeAdminOptions options_;
+  Pool& pool_;
+  VolumeRegistry& volumes_;
+  BrickHost& bricks_;
+};
+
+}  // namespace shoal::server
