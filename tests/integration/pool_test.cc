@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/harness.h"
+#include "tests/integration/pool_fixture.h"
 
 namespace shoal::testing {
 namespace {
@@ -23,54 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class PoolTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::vector<std::string> hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
-    port_ = FreePortRun(hosts, 3);  // shoald on P, its etcd member on P+1 and P+2
-    ASSERT_NE(port_, 0) << "no run of three free ports on every loopback address";
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      auto server = std::make_unique<Server>(dir_.path() + "/s" + std::to_string(i + 1), "");
-      server->set_host(hosts[i]);
-      server->serve_no_volume();
-      ASSERT_TRUE(server->Start(port_)) << server->error();
-      servers_.push_back(std::move(server));
-    }
-  }
-
-  // The name of server i (1, 2, 3) in the pool.
-  std::string Name(int i) const { return servers_.at(i - 1)->address(); }
-
-  // `shoal --server <server i> ARGS...`
-  CommandResult Shoal(int via, std::vector<std::string> args) {
-    args.insert(args.begin(), {ShoalPath(), "--server", Name(via)});
-    return RunCommand(args);
-  }
-
-  void Probe(int via, int server) {
-    CommandResult probed = Shoal(via, {"peer", "probe", Name(server)});
-    ASSERT_EQ(probed.exit_code, 0) << probed.err;
-    EXPECT_THAT(probed.out, HasSubstr(Name(server) + " joined the pool"));
-  }
-
-  // `pool list --json` through server `via`.
-  nlohmann::json PoolJson(int via) {
-    CommandResult listed = Shoal(via, {"pool", "list", "--json"});
-    EXPECT_EQ(listed.exit_code, 0) << listed.err;
-    return nlohmann::json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
-  }
-
-  std::set<std::string> PoolNames(int via) {
-    std::set<std::string> names;
-    nlohmann::json pool = PoolJson(via);
-    for (const auto& server : pool["servers"]) names.insert(server["name"].get<std::string>());
-    return names;
-  }
-
-  TempDir dir_;
-  uint16_t port_ = 0;
-  std::vector<std::unique_ptr<Server>> servers_;
-};
+using PoolTest = ThreePoolServers;
 
 TEST_F(PoolTest, NewServerIsAPoolOfItsOwn) {
   nlohmann::json pool = PoolJson(1);
