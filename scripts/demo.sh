@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command: builds and installs shoal, starts a server on loopback with a demo
-# volume, and mounts it.
+# The README's first command: builds and installs shoal, starts a server on loopback (a pool of
+# one), creates and starts a volume "demo" on it the way an admin would, and mounts it.
 #   scripts/demo.sh          set up (or report what is already running)
 #   scripts/demo.sh stop     unmount and stop the demo server
 set -euo pipefail
@@ -39,7 +39,7 @@ else
   # shoald prints one line, "shoald ready listen=...", once it serves: wait for exactly that.
   fifo=$(mktemp -u /tmp/shoal-demo-ready.XXXXXX)
   mkfifo "$fifo"
-  setsid /usr/local/sbin/shoald --data-dir "$STATE" --listen "$LISTEN" --volume "demo=$BRICK" \
+  setsid /usr/local/sbin/shoald --data-dir "$STATE" --listen "$LISTEN" \
     --log-file "$LOG" > "$fifo" 2>> "$LOG" < /dev/null &
   echo $! > "$PIDFILE"
   if ! read -r -t 15 ready < "$fifo" || [[ "$ready" != "shoald ready"* ]]; then
@@ -52,6 +52,16 @@ else
   echo "demo: $ready (pid $(cat "$PIDFILE"), log $LOG)"
 fi
 
+# The admin's workflow: create the volume (force: the demo's brick sits on the root filesystem,
+# which shoal refuses by default), then start it.
+shoal=(/usr/local/bin/shoal --server "$LISTEN")
+if ! "${shoal[@]}" volume info demo > /dev/null 2>&1; then
+  "${shoal[@]}" volume create demo "$LISTEN:$BRICK" force 2> /dev/null
+fi
+if ! "${shoal[@]}" volume info demo --json | grep -q '"state": "started"'; then
+  "${shoal[@]}" volume start demo
+fi
+
 if ! mountpoint -q "$MOUNT"; then
   mount -t shoal "$LISTEN:/demo" "$MOUNT"
 fi
@@ -61,6 +71,7 @@ cat <<MSG
 shoal is running.
   volume 'demo' is mounted at   $MOUNT
   served by shoald on           $LISTEN   (brick: $BRICK, log: $LOG)
+  see it:                       shoal volume info demo; shoal volume status demo
   try:                          echo hello > $MOUNT/hello.txt && ls -li $MOUNT
   mount it elsewhere:           mount -t shoal $LISTEN:/demo /some/dir
   stop the demo:                scripts/demo.sh stop

@@ -13,7 +13,7 @@ build_packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
 )
-runtime_packages=(etcd-server attr python3)
+runtime_packages=(etcd-server attr python3 bash-completion)
 
 missing=()
 for p in "${build_packages[@]}" "${runtime_packages[@]}" "$@"; do
