@@ -105,6 +105,7 @@ bool Server::Start(uint16_t port) {
   std::vector<std::string> argv = {ShoaldPath(), "--data-dir", data_dir_, "--listen",
                                    host_ + ":" + std::to_string(port), "--log-level", "warn"};
   if (serve_volume_) argv.insert(argv.end(), {"--volume", volume_ + "=" + brick_});
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   pid_ = Spawn(argv, &out_fd, &err_fd);
   if (pid_ < 0) return false;
   // Wait for "shoald ready listen=127.0.0.1:PORT" (or for shoald to exit: EOF on stdout).

@@ -50,6 +50,8 @@ class Server {
   void set_host(std::string host) { host_ = std::move(host); }
   // Serve no volume (no --volume), as a server only in a pool. Before Start().
   void serve_no_volume() { serve_volume_ = false; }
+  // More shoald options (e.g. --etcd-endpoints URL). Before Start().
+  void add_args(std::vector<std::string> args) { extra_args_.insert(extra_args_.end(), args.begin(), args.end()); }
   std::string address() const;  // "HOST:PORT", the server's name in its pool
 
   // Starts shoald (on `port`, or a free one if 0) and waits until it serves. Returns false (with
@@ -66,6 +68,7 @@ class Server {
   std::string data_dir_, brick_, volume_;
   std::string host_ = "127.0.0.1";
   bool serve_volume_ = true;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string error_;
