@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <random>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -447,9 +449,21 @@ Session::Answer Session::HandleLock(const proto::Request& request) {
   return {.response = std::move(response)};
 }
 
+// Handle ids are unique across sessions and server runs (a random start, then counting), never
+// per connection from 1: a client resends requests caught by a reconnect with the handle of the
+// old connection, and that must fail with kBadHandle (the client then reopens and retries), not
+// reach another file that the new connection happens to hold under the same number.
+static uint64_t NextHandleId() {
+  static std::atomic<uint64_t> next{[] {
+    std::random_device random;
+    return ((uint64_t{random()} << 32) | random()) >> 1 | 1;  // far from 0 and from wrapping
+  }()};
+  return next.fetch_add(1);
+}
+
 uint64_t Session::AddHandle(std::shared_ptr<OpenHandle> handle) {
   std::lock_guard lock(mutex_);
-  uint64_t id = next_handle_++;
+  uint64_t id = NextHandleId();
   handles_.emplace(id, std::move(handle));
   return id;
 }

@@ -84,7 +84,6 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   std::string volume_name_;
 
   std::mutex mutex_;
-  uint64_t next_handle_ = 1;                                           // guarded by mutex_
   std::unordered_map<uint64_t, std::shared_ptr<OpenHandle>> handles_;  // guarded by mutex_
   // One descriptor per (lock owner, node) holding that owner's POSIX locks, and who the owner
   // is: the pid and the span of what it has locked, so that getlk can name the holder.
