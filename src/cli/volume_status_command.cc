@@ -1,4 +1,4 @@
-// shoal volume status NAME [--json]: each brick as its server sees it now.
+// shoal volume status [NAME] [--json]: each brick of a volume (or of every volume) as its server sees it now.
 #include <fmt/format.h>
 
 #include "cli/admin.h"
@@ -19,6 +19,49 @@ std::string Bytes(uint64_t bytes) {
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
+nlohmann::json StatusJson(const proto::VolumeStatusResponse& status) {
+  nlohmann::json out = {{"name", status.volume().name()},
+                        {"state", VolumeStateName(status.volume().state())},
+                        {"bricks", nlohmann::json::array()},
+                        {"stale", status.staleness().stale()}};
+  for (const auto& brick : status.bricks()) out["bricks"].push_back(BrickStatusJson(brick));
+  return out;
+}
+
+void PrintStatus(const proto::VolumeStatusResponse& status) {
+  fmt::print("Status of volume: {} ({})\n\n", status.volume().name(), VolumeStateName(status.volume().state()));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& brick : status.bricks()) {
+    const bool answered = brick.state() != "down";
+    rows.push_back({brick.server() + ":" + brick.path(), brick.state(), answered ? std::to_string(brick.clients()) : "-",
+                    answered ? std::to_string(brick.pid()) : "-",
+                    answered && brick.bytes_total() ? Bytes(brick.bytes_free()) + " of " + Bytes(brick.bytes_total())
+                                                    : "-"});
+  }
+  PrintTable({"BRICK", "STATE", "CLIENTS", "PID", "FREE"}, rows);
+  for (const auto& brick : status.bricks())
+    if (!brick.reason().empty()) fmt::print("\n{}:{}: {}\n", brick.server(), brick.path(), brick.reason());
+}
+
+Result<proto::VolumeStatusResponse> AskStatus(const Globals& globals, const std::string& name) {
+  proto::Request request;
+  request.mutable_volume_status()->set_name(name);
+  auto answer = CallAdmin(globals.server, std::move(request));
+  if (!answer.ok()) return answer.status();
+  return answer->volume_status();
+}
+
+// The names of every volume, from `volume info`.
+Result<std::vector<std::string>> AllVolumes(const Globals& globals) {
+  proto::Request request;
+  request.mutable_volume_info();
+  auto answer = CallAdmin(globals.server, std::move(request));
+  if (!answer.ok()) return answer.status();
+  std::vector<std::string> names;
+  for (const auto& v : answer->volume_info().volumes()) names.push_back(v.name());
+  return names;
+}
+
 }  // namespace
 
 void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& outcome) {
@@ -27,42 +70,37 @@ void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& o
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* status = volume.add_subcommand("status", "a volume's bricks now: state, clients, free space");
-  status->add_option("name", args->name, "the volume")->required();
+  CLI::App* status = volume.add_subcommand("status", "volumes' bricks now: state, clients, free space");
+  status->add_option("name", args->name, "the volume (default: every volume)");
   status->add_flag("--json", args->json,
                    "print JSON: {name, state, bricks: [{server, path, state, reason, clients, pid, bytes_total, "
-                   "bytes_free}]}");
+                   "bytes_free}]}; without NAME, {\"volumes\": [...]} of those");
   status->callback([args, &globals, &outcome] {
-    proto::Request request;
-    request.mutable_volume_status()->set_name(args->name);
-    auto answer = CallAdmin(globals.server, std::move(request));
-    if (!answer.ok()) {
-      outcome.exit_code = Fail("volume status", answer.status());
-      return;
+    std::vector<std::string> names = {args->name};
+    if (args->name.empty()) {
+      auto all = AllVolumes(globals);
+      if (!all.ok()) {
+        outcome.exit_code = Fail("volume status", all.status());
+        return;
+      }
+      names = std::move(*all);
     }
-    const auto& status = answer->volume_status();
-    NoteStaleness(status.staleness());
-    if (args->json) {
-      nlohmann::json out = {{"name", status.volume().name()},
-                            {"state", VolumeStateName(status.volume().state())},
-                            {"bricks", nlohmann::json::array()},
-                            {"stale", status.staleness().stale()}};
-      for (const auto& brick : status.bricks()) out["bricks"].push_back(BrickStatusJson(brick));
-      fmt::print("{}\n", out.dump(2));
-      return;
+    nlohmann::json all_json = {{"volumes", nlohmann::json::array()}};
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto status = AskStatus(globals, names[i]);
+      if (!status.ok()) {
+        outcome.exit_code = Fail("volume status", status.status());
+        return;
+      }
+      NoteStaleness(status->staleness());
+      if (args->json) all_json["volumes"].push_back(StatusJson(*status));
+      else {
+        if (i > 0) fmt::print("\n");
+        PrintStatus(*status);
+      }
     }
-    fmt::print("Status of volume: {} ({})\n\n", status.volume().name(), VolumeStateName(status.volume().state()));
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& brick : status.bricks()) {
-      const bool answered = brick.state() != "down";
-      rows.push_back({brick.server() + ":" + brick.path(), brick.state(), answered ? std::to_string(brick.clients()) : "-",
-                      answered ? std::to_string(brick.pid()) : "-",
-                      answered && brick.bytes_total() ? Bytes(brick.bytes_free()) + " of " + Bytes(brick.bytes_total())
-                                                      : "-"});
-    }
-    PrintTable({"BRICK", "STATE", "CLIENTS", "PID", "FREE"}, rows);
-    for (const auto& brick : status.bricks())
-      if (!brick.reason().empty()) fmt::print("\n{}:{}: {}\n", brick.server(), brick.path(), brick.reason());
+    if (args->json) fmt::print("{}\n", (args->name.empty() ? all_json : all_json["volumes"][0]).dump(2));
+    else if (names.empty()) fmt::print("No volumes present\n");
   });
 }
 

@@ -86,6 +86,9 @@ TEST_F(VolumeTest, TheAdminsWorkflowEndToEnd) {
   EXPECT_EQ(status["bricks"][0]["path"], brick);
   EXPECT_EQ(status["bricks"][0]["state"], "online");
   EXPECT_EQ(status["bricks"][0]["pid"], servers_[1]->pid());
+  nlohmann::json every = ShoalJson(3, {"volume", "status"});  // no name: every volume
+  ASSERT_EQ(every["volumes"].size(), 1u) << every.dump();
+  EXPECT_EQ(every["volumes"][0]["bricks"][0]["state"], "online");
 
   // Mounted through server 1, which holds no brick: the files land on server 2's brick, and a
   // client mounted through server 3 sees them.
