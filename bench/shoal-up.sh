@@ -1,9 +1,11 @@
 #!/bin/bash
-# shoal-up.sh - start a fresh shoal pool on this machine and mount its volume "wp" at
-#   /mnt/shoal-bench/shoal. Each server is `shoald --data-dir DIR --listen 127.0.0.1:PORT
-#   --volume wp=BRICK` (state under /srv/shoal-bench/shoal/sN), started in its own session with
-#   setsid, its pid recorded in sN/shoald.pid, its output in sN/shoald.log. The client is
-#   `shoal mount 127.0.0.1:PORT:/wp MOUNTPOINT`. Tear down with shoal-down.sh.
+# shoal-up.sh - start a fresh three-server shoal pool on this machine, create and start its volume
+#   "wp" the way an admin does (peer probe, volume create, volume start) and mount it at
+#   /mnt/shoal-bench/shoal. Each server is `shoald --data-dir DIR --listen 127.0.0.1:PORT` (its
+#   etcd member on PORT+1 and PORT+2; state under /srv/shoal-bench/shoal/sN), started in its own
+#   session with setsid, its pid recorded in sN/shoald.pid, its output in sN/shoald.log. The
+#   volume's one brick is on s1 (replica 1: shoal has no replication yet). The client is
+#   `shoal mount S1:/wp MOUNTPOINT -o backup-servers=S2:S3`. Tear down with shoal-down.sh.
 #   Wipes /srv/shoal-bench/shoal first; refuses to run while a previous pool is still up.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -16,14 +18,15 @@ for pf in "$SHOAL_BASE"/s*/shoald.pid; do
 done
 mountpoint -q "$SHOAL_MNT" && die "$SHOAL_MNT is mounted - run shoal-down.sh first"
 
-# shoal_server_start I : start server I and wait until it serves; prints its listen address
+# shoal_server_start I PORT : start server I on the first PORT' >= PORT with PORT'..PORT'+2 free,
+# and wait until it serves; prints its listen address
 shoal_server_start() {
-    local d=$SHOAL_BASE/s$1 port=$SHOAL_PORT pid
-    while ! port_free "$port"; do port=$((port + 1)); done
+    local d=$SHOAL_BASE/s$1 port=$2 pid
+    while ! { port_free "$port" && port_free $((port + 1)) && port_free $((port + 2)); }; do port=$((port + 1)); done
     mkdir -p "$d/data" "$d/brick"
     # in the background of a non-interactive shell the child is not a process-group leader,
     # so setsid does not fork and $! is shoald itself
-    setsid "$SHOALD" --data-dir "$d/data" --listen "127.0.0.1:$port" --volume "$SHOAL_VOL=$d/brick" \
+    setsid "$SHOALD" --data-dir "$d/data" --listen "127.0.0.1:$port" \
         > "$d/shoald.log" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$d/shoald.pid"
@@ -37,18 +40,30 @@ shoal_server_start() {
     echo "127.0.0.1:$port"
 }
 
-# shoal_pool_up SERVER_INDEX... : start the servers, then mount the volume through the first.
-# The pool is a single server until shoal has replication. With replication the caller passes
-# three indices, and the servers get their own network namespaces like the GlusterFS pool.
+# shoal_pool_up SERVER_INDEX... : start the servers, make them one pool, create and start the
+# volume with its brick on the first, and mount it through the first (the others as backups).
 shoal_pool_up() {
-    local i addr first=""
+    local i addr port=$SHOAL_PORT first="" backups=""
     for i in "$@"; do
-        addr=$(shoal_server_start "$i")
+        addr=$(shoal_server_start "$i" "$port")
+        port=$((${addr##*:} + 3))
         log "shoal: server s$i pid $(cat "$SHOAL_BASE/s$i/shoald.pid") ready at $addr"
-        [ -n "$first" ] || first=$addr
+        if [ -z "$first" ]; then
+            first=$addr
+        else
+            "$SHOAL_CLI" --server "$first" peer probe "$addr" >> "$SHOAL_BASE/admin.log" 2>&1 \
+                || { cat "$SHOAL_BASE/admin.log" >&2; die "shoal peer probe $addr failed"; }
+            backups=${backups:+$backups:}$addr
+        fi
     done
+    # force: the bench's brick sits on the root filesystem, which shoal refuses by default
+    { "$SHOAL_CLI" --server "$first" volume create "$SHOAL_VOL" "$first:$SHOAL_BASE/s$1/brick" force \
+        && "$SHOAL_CLI" --server "$first" volume start "$SHOAL_VOL"; } >> "$SHOAL_BASE/admin.log" 2>&1 \
+        || { cat "$SHOAL_BASE/admin.log" >&2; die "creating and starting volume $SHOAL_VOL failed"; }
+    log "shoal: pool of $# servers, volume $SHOAL_VOL started (brick on $first)"
     mkdir -p "$SHOAL_MNT"
-    timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" > "$SHOAL_BASE/mount.log" 2>&1 \
+    timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" ${backups:+-o "backup-servers=$backups"} \
+        > "$SHOAL_BASE/mount.log" 2>&1 \
         || { cat "$SHOAL_BASE/mount.log" >&2; die "shoal mount $first:/$SHOAL_VOL $SHOAL_MNT failed"; }
     wait_for 10 mountpoint -q "$SHOAL_MNT" || die "$SHOAL_MNT is not a mount point after shoal mount"
     fuse_client_pid "$SHOAL_MNT" > "$SHOAL_BASE/client.pid" || warn "shoal FUSE client pid not found"
@@ -57,4 +72,4 @@ shoal_pool_up() {
 
 rm -rf "$SHOAL_BASE"
 mkdir -p "$SHOAL_BASE"
-shoal_pool_up 1
+shoal_pool_up 1 2 3
