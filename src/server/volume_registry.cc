@@ -73,9 +73,12 @@ Status VolumeRegistry::Open(const std::string& name, const std::string& brick_pa
     volume.is_static = is_static;
     volume.path = brick_path;
     if (!opened.ok()) {
+      // BrickHost retries every few seconds: say it again only when the reason changes.
+      const bool news = volume.served != nullptr || volume.unavailable.message() != opened.status().message();
       volume.served.reset();
       volume.unavailable = opened.status();
-      spdlog::error("volume.refused volume={} brick={} error=\"{}\"", name, brick_path, opened.status().ToString());
+      if (news)
+        spdlog::error("volume.refused volume={} brick={} error=\"{}\"", name, brick_path, opened.status().ToString());
       return opened.status();
     }
     brick = std::move(opened.value());
