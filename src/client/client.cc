@@ -170,12 +170,14 @@ void Client::CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Req
   // The data stays shared with the callback for one more try: the connection may drop between
   // our check and the send.
   Call(build(handle), trailer,
-       [this, file, build, retry_trailer = trailer, done = std::move(done)](Result<Reply> reply) mutable {
+       [this, file, build, handle, retry_trailer = trailer, done = std::move(done)](Result<Reply> reply) mutable {
          if (reply.ok() || reply.status().code() != Code::kBadHandle) return done(std::move(reply));
+         // Sent (or resent after a reconnect) with a handle of an older connection: try again
+         // with the current one, reopening first if no request on this file has done so yet.
          bool stale = false;
          {
            std::lock_guard lock(file->mutex);
-           stale = file->generation != transport_->generation();
+           stale = file->server_handle != handle || file->generation != transport_->generation();
          }
          if (!stale) return done(std::move(reply));
          CallOnFile(std::move(file), std::move(build), std::move(retry_trailer), std::move(done));
