@@ -176,12 +176,27 @@ int main(int argc, char** argv) {
   if (etcd_endpoints.empty()) {
     pool_options.etcd_client = {.host = pool_options.address.host, .port = static_cast<uint16_t>(where->port + 1)};
     pool_options.etcd_peer = {.host = pool_options.address.host, .port = static_cast<uint16_t>(where->port + 2)};
-    if (any_port) {  // tests: the ports next to a random one may be taken
-      auto client_port = FreePort(pool_options.address.host);
-      auto peer_port = FreePort(pool_options.address.host);
-      if (client_port.ok() && peer_port.ok() && *client_port != *peer_port) {
-        pool_options.etcd_client.port = *client_port;
-        pool_options.etcd_peer.port = *peer_port;
+    // On a random port (tests) the ports next to it may be taken: the member gets free ports of
+    // its own, recorded so that a restart on the port shoald got keeps the member's addresses.
+    const std::string recorded = options.data_dir + "/etcd-ports";
+    unsigned listen_port = 0, client_port = 0, peer_port = 0;
+    if (FILE* file = std::fopen(recorded.c_str(), "r")) {
+      if (std::fscanf(file, "%u %u %u", &listen_port, &client_port, &peer_port) != 3) listen_port = 0;
+      std::fclose(file);
+    }
+    if (!any_port && listen_port == where->port && client_port != 0 && peer_port != 0) {
+      pool_options.etcd_client.port = static_cast<uint16_t>(client_port);
+      pool_options.etcd_peer.port = static_cast<uint16_t>(peer_port);
+    } else if (any_port) {
+      auto free_client = FreePort(pool_options.address.host);
+      auto free_peer = FreePort(pool_options.address.host);
+      if (free_client.ok() && free_peer.ok() && *free_client != *free_peer) {
+        pool_options.etcd_client.port = *free_client;
+        pool_options.etcd_peer.port = *free_peer;
+        if (FILE* file = std::fopen(recorded.c_str(), "w")) {
+          fmt::print(file, "{} {} {}\n", where->port, *free_client, *free_peer);
+          std::fclose(file);
+        }
       }
     }
   }
