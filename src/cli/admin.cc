@@ -8,27 +8,14 @@
 #include <fmt/format.h>
 
 #include "common/host_port.h"
-#include "net/client_transport.h"
-#include "proto/messages.h"
+#include "net/admin_call.h"
 
 namespace shoal::cli {
 
 Result<proto::Response> CallAdmin(const std::string& server, proto::Request request, int connect_timeout_ms) {
   auto address = ParseHostPort(server);
   if (!address.ok()) return Status(Code::kInvalidArgument, "bad --server: " + address.status().message());
-  proto::Request hello;
-  hello.mutable_hello()->set_protocol_version(1);
-  hello.mutable_hello()->set_client_name("shoal");
-  auto transport = net::ClientTransport::Connect({.servers = {*address},
-                                                  .hello = std::move(hello),
-                                                  .connect_timeout_ms = connect_timeout_ms,
-                                                  .give_up_ms = connect_timeout_ms});
-  if (!transport.ok()) return transport.status();
-  auto reply = (*transport)->CallSync(std::move(request), nullptr, /*retry_safe=*/false);
-  if (!reply.ok()) return reply.status();
-  Status status = proto::StatusOf(reply->response);
-  if (!status.ok()) return status;
-  return std::move(reply->response);
+  return net::AskAdmin({*address}, std::move(request), "shoal", connect_timeout_ms);
 }
 
 bool Confirm(const std::string& command, const std::string& question, bool yes) {

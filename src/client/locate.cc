@@ -2,26 +2,17 @@
 
 #include <fmt/format.h>
 
-#include "net/client_transport.h"
-#include "proto/messages.h"
+#include "net/admin_call.h"
 
 namespace shoal::client {
 
 Result<proto::Volume> LocateVolume(const std::vector<HostPort>& servers, const std::string& volume,
                                    int connect_timeout_ms) {
-  proto::Request hello;  // an admin hello: it names no volume
-  hello.mutable_hello()->set_protocol_version(1);
-  hello.mutable_hello()->set_client_name("shoal mount");
-  auto transport = net::ClientTransport::Connect({.servers = servers, .hello = std::move(hello),
-                                                  .connect_timeout_ms = connect_timeout_ms,
-                                                  .give_up_ms = connect_timeout_ms});
-  if (!transport.ok()) return transport.status();
   proto::Request locate;
   locate.mutable_volume_locate()->set_name(volume);
-  auto reply = (*transport)->CallSync(std::move(locate), nullptr, /*retry_safe=*/true);
-  if (!reply.ok()) return reply.status();
-  SHOAL_RETURN_IF_ERROR(proto::StatusOf(reply->response));
-  return reply->response.volume_locate().volume();
+  auto answer = net::AskAdmin(servers, std::move(locate), "shoal mount", connect_timeout_ms, /*retry_safe=*/true);
+  if (!answer.ok()) return answer.status();
+  return answer->volume_locate().volume();
 }
 
 Result<std::vector<HostPort>> BrickServers(const proto::Volume& volume) {

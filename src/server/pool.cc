@@ -9,7 +9,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
-#include "server/peer_call.h"
+#include "net/admin_call.h"
 #include "server/volume_records.h"
 
 namespace shoal::server {
@@ -158,7 +158,7 @@ Result<proto::PoolListResponse> Pool::List() {
     answered.push_back(std::async(std::launch::async, [this, server] {
       if (server.self()) return true;
       auto address = ParseHostPort(server.address());
-      return address.ok() && ConnectAdmin(*address, options_.status_timeout_ms).ok();
+      return address.ok() && net::ConnectAdmin({*address}, "shoald", options_.status_timeout_ms).ok();
     }));
   }
   response.set_managed_etcd(managed());
@@ -187,13 +187,13 @@ Result<proto::PoolServer> Pool::Probe(const std::string& text) {
                   fmt::format("this server uses an external etcd cluster: start {} with the same --etcd-endpoints "
                               "and it joins the pool by itself", name));
 
-  auto peer = ConnectAdmin(*address, options_.connect_timeout_ms);
+  auto peer = net::ConnectAdmin({*address}, "shoald", options_.connect_timeout_ms);
   if (!peer.ok())
     return Status(Code::kUnavailable,
                   fmt::format("no shoal server answers at {} ({}); the pool is unchanged", name, peer.status().message()));
   proto::Request list_request;
   list_request.mutable_pool_list();
-  auto theirs = Ask(**peer, std::move(list_request));
+  auto theirs = net::Ask(**peer, std::move(list_request));
   if (!theirs.ok())
     return Status(theirs.status().code(), fmt::format("{} did not say which pool it is in: {}", name, theirs.status().message()));
   const proto::PoolListResponse& their_pool = theirs->pool_list();
@@ -228,7 +228,7 @@ Result<proto::PoolServer> Pool::Probe(const std::string& text) {
                                : member.client_urls.empty() ? ""
                                                             : member.client_urls[0]);
   }
-  auto joined = Ask(**peer, std::move(join));
+  auto joined = net::Ask(**peer, std::move(join));
   if (!joined.ok()) {
     Status removed = etcd->RemoveMember(added->added.id);
     spdlog::warn("pool.join_failed server={} error=\"{}\" member_removed={}", name, joined.status().ToString(),
@@ -316,7 +316,7 @@ Status Pool::Detach(const std::string& text, bool force) {
     return Status(Code::kBusy, fmt::format("{} holds bricks of volume {}: delete the volume first", name,
                                            fmt::join(holding, ", ")));
 
-  auto peer = ConnectAdmin(*address, options_.connect_timeout_ms);
+  auto peer = net::ConnectAdmin({*address}, "shoald", options_.connect_timeout_ms);
   if (!peer.ok() && !force)
     return Status(Code::kUnavailable,
                   fmt::format("{} is down ({}); detach it with --force to remove it anyway (it will not be told)", name,
@@ -333,7 +333,7 @@ Status Pool::Detach(const std::string& text, bool force) {
   if (peer.ok()) {
     proto::Request leave;
     leave.mutable_pool_leave();
-    auto left = Ask(**peer, std::move(leave));
+    auto left = net::Ask(**peer, std::move(leave));
     if (!left.ok()) spdlog::warn("pool.leave_failed server={} error=\"{}\"", name, left.status().ToString());
   }
   return Status::Ok();

@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/volume_options.h"
-#include "server/peer_call.h"
+#include "net/admin_call.h"
 
 namespace shoal::server {
 namespace {
@@ -61,6 +61,13 @@ std::string StateWord(proto::VolumeState state) {
     case proto::VOLUME_STATE_STOPPED: return "stopped";
     default: return "unknown";
   }
+}
+
+// One request to the server named `name` (host:port).
+Result<proto::Response> AskServer(const std::string& name, proto::Request request, int timeout_ms) {
+  auto address = ParseHostPort(name);
+  if (!address.ok()) return address.status();
+  return net::AskAdmin({*address}, std::move(request), "shoald", timeout_ms);
 }
 
 bool Unanswered(const Status& status) {
