@@ -4,7 +4,8 @@
 #   /mnt/shoal-bench/shoal. Each server is `shoald --data-dir DIR --listen 127.0.0.1:PORT` (its
 #   etcd member on PORT+1 and PORT+2; state under /srv/shoal-bench/shoal/sN), started in its own
 #   session with setsid, its pid recorded in sN/shoald.pid, its output in sN/shoald.log. The
-#   volume's one brick is on s1 (replica 1: shoal has no replication yet). The client is
+#   volume's one brick is on s1; with SHOAL_REPLICA=3 in the environment it is `replica 3` with
+#   one brick on each server (sN/brick). The client is
 #   `shoal mount S1:/wp MOUNTPOINT -o backup-servers=S2:S3`. Tear down with shoal-down.sh.
 #   Wipes /srv/shoal-bench/shoal first; refuses to run while a previous pool is still up.
 set -euo pipefail
@@ -41,13 +42,15 @@ shoal_server_start() {
 }
 
 # shoal_pool_up SERVER_INDEX... : start the servers, make them one pool, create and start the
-# volume with its brick on the first, and mount it through the first (the others as backups).
+# volume (its brick on the first, or SHOAL_REPLICA=N: replica N over the first N), and mount it
+# through the first (the others as backups).
 shoal_pool_up() {
-    local i addr port=$SHOAL_PORT first="" backups=""
+    local i addr port=$SHOAL_PORT first="" backups="" bricks=()
     for i in "$@"; do
         addr=$(shoal_server_start "$i" "$port")
         port=$((${addr##*:} + 3))
         log "shoal: server s$i pid $(cat "$SHOAL_BASE/s$i/shoald.pid") ready at $addr"
+        bricks+=("$addr:$SHOAL_BASE/s$i/brick")
         if [ -z "$first" ]; then
             first=$addr
         else
@@ -56,11 +59,17 @@ shoal_pool_up() {
             backups=${backups:+$backups:}$addr
         fi
     done
-    # force: the bench's brick sits on the root filesystem, which shoal refuses by default
-    { "$SHOAL_CLI" --server "$first" volume create "$SHOAL_VOL" "$first:$SHOAL_BASE/s$1/brick" force \
+    # one brick on the first server, or (SHOAL_REPLICA=N) one on each of the first N
+    local layout=("${bricks[0]}")
+    if [ "${SHOAL_REPLICA:-1}" != 1 ]; then
+        [ "$SHOAL_REPLICA" -le $# ] || die "SHOAL_REPLICA=$SHOAL_REPLICA needs as many servers (the pool has $#)"
+        layout=(replica "$SHOAL_REPLICA" "${bricks[@]:0:$SHOAL_REPLICA}")
+    fi
+    # force: the bench's bricks sit on the root filesystem, which shoal refuses by default
+    { "$SHOAL_CLI" --server "$first" volume create "$SHOAL_VOL" "${layout[@]}" force \
         && "$SHOAL_CLI" --server "$first" volume start "$SHOAL_VOL"; } >> "$SHOAL_BASE/admin.log" 2>&1 \
         || { cat "$SHOAL_BASE/admin.log" >&2; die "creating and starting volume $SHOAL_VOL failed"; }
-    log "shoal: pool of $# servers, volume $SHOAL_VOL started (brick on $first)"
+    log "shoal: pool of $# servers, volume $SHOAL_VOL started (${layout[*]})"
     mkdir -p "$SHOAL_MNT"
     timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" ${backups:+-o "backup-servers=$backups"} \
         > "$SHOAL_BASE/mount.log" 2>&1 \
