@@ -281,7 +281,7 @@ Result<NodeId> Brick::ReplaceId(int fd, NodeId wrong) {
 }
 
 Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_view name,
-                                    const proto::Caller& caller) {
+                                    const proto::Caller& caller, NodeId assign) {
   std::string name_z(name);
   auto entry = std::make_shared<NodeFd>();
   entry->fd.Reset(::openat(parent_fd, name_z.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -297,7 +297,12 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
   if (S_ISREG(created_st.st_mode) && (created_st.st_mode & (S_ISUID | S_ISGID)) &&
       ::chmod(FdPath(entry->fd.get()).c_str(), created_st.st_mode & 07777) != 0)
     return ErrnoStatus(errno, "restoring set-id bits of new entry");
-  SHOAL_ASSIGN_OR_RETURN(NodeId id, ids_->Next());
+  NodeId id = assign;
+  if (id != 0) {
+    SHOAL_RETURN_IF_ERROR(ids_->Observe(id));
+  } else {
+    SHOAL_ASSIGN_OR_RETURN(id, ids_->Next());
+  }
   SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), id));
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(entry->fd.get(), &st));
@@ -376,6 +381,20 @@ Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int han
   proto::Attr attr = AttrFromStat(request.node(), st);
   HideStateDirectory(request.node(), attr);
   return attr;
+}
+
+Status Brick::SetTimes(NodeId node, int64_t atime_ns, int64_t mtime_ns, NodeId parent, std::string_view name) {
+  const timespec times[2] = {TimespecFromNanos(atime_ns), TimespecFromNanos(mtime_ns)};
+  if (!name.empty()) {
+    SHOAL_RETURN_IF_ERROR(CheckName(parent, name));
+    SHOAL_ASSIGN_OR_RETURN(auto dir, Resolve(parent));
+    if (::utimensat(dir->fd.get(), std::string(name).c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoStatus(errno, "utimensat");
+    return Status::Ok();
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
+  if (::utimensat(AT_FDCWD, FdPath(fd->fd.get()).c_str(), times, 0) != 0) return ErrnoStatus(errno, "utimensat");
+  return Status::Ok();
 }
 
 }  // namespace shoal::storage

@@ -74,8 +74,9 @@ class Brick {
   Result<proto::Attr> GetAttr(NodeId node);
   // `handle_fd` is an open descriptor of the node (truncate through it), or -1.
   Result<proto::Attr> SetAttr(const proto::SetAttrRequest& request, int handle_fd);
-  Result<proto::Attr> MakeNode(const proto::MakeNodeRequest& request);
-  Result<proto::Attr> Symlink(const proto::SymlinkRequest& request);
+  // `assign`: the node id the new object gets (a backup applying its primary's change); 0: a new one.
+  Result<proto::Attr> MakeNode(const proto::MakeNodeRequest& request, NodeId assign = 0);
+  Result<proto::Attr> Symlink(const proto::SymlinkRequest& request, NodeId assign = 0);
   Result<proto::Attr> Link(const proto::LinkRequest& request);
   Status Remove(const proto::RemoveRequest& request);
   Status Rename(const proto::RenameRequest& request);
@@ -86,7 +87,10 @@ class Brick {
     proto::Attr attr;
   };
   Result<Opened> OpenFile(NodeId node, uint32_t flags);
-  Result<Opened> Create(const proto::CreateRequest& request);
+  Result<Opened> Create(const proto::CreateRequest& request, NodeId assign = 0);
+  // Sets the access and modification times of `node` to those its primary chose. A symlink's are
+  // set through its name (`name` in directory `parent`): a symlink cannot be opened.
+  Status SetTimes(NodeId node, int64_t atime_ns, int64_t mtime_ns, NodeId parent = 0, std::string_view name = {});
   // A readable descriptor of directory `node`.
   Result<UniqueFd> OpenDirectory(NodeId node);
 
@@ -117,7 +121,7 @@ class Brick {
                                                                std::string_view name);
   // Gives a freshly created object its id and the caller's ownership, then indexes it.
   Result<proto::Attr> AdoptNew(NodeId parent, int parent_fd, std::string_view name,
-                               const proto::Caller& caller);
+                               const proto::Caller& caller, NodeId assign = 0);
   Status Remember(NodeId node, int fd, const struct stat& st);
   // Gives the object open as `fd` a new id unless it no longer carries `wrong` (0: none); returns
   // the id it carries afterwards.

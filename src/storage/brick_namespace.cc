@@ -30,7 +30,7 @@ std::string Z(std::string_view name) { return std::string(name); }
 
 }  // namespace
 
-Result<proto::Attr> Brick::MakeNode(const proto::MakeNodeRequest& request) {
+Result<proto::Attr> Brick::MakeNode(const proto::MakeNodeRequest& request, NodeId assign) {
   SHOAL_RETURN_IF_ERROR(CheckNewName(request.parent(), request.name()));
   SHOAL_ASSIGN_OR_RETURN(auto parent, Resolve(request.parent()));
   const int dir = parent->fd.get();
@@ -38,10 +38,10 @@ Result<proto::Attr> Brick::MakeNode(const proto::MakeNodeRequest& request) {
   const uint32_t mode = CreationMode(dir, request.mode(), request.caller());
   int rc = S_ISDIR(mode) ? ::mkdirat(dir, name.c_str(), mode & 07777) : ::mknodat(dir, name.c_str(), mode, request.rdev());
   if (rc != 0) return ErrnoStatus(errno, S_ISDIR(request.mode()) ? "mkdir" : "mknod");
-  return AdoptNew(request.parent(), dir, name, request.caller());
+  return AdoptNew(request.parent(), dir, name, request.caller(), assign);
 }
 
-Result<proto::Attr> Brick::Symlink(const proto::SymlinkRequest& request) {
+Result<proto::Attr> Brick::Symlink(const proto::SymlinkRequest& request, NodeId assign) {
   SHOAL_RETURN_IF_ERROR(CheckNewName(request.parent(), request.name()));
   if (request.target().empty() || request.target().size() >= PATH_MAX)
     return Status(Code::kInvalidArgument, "symlink target is empty or longer than PATH_MAX");
@@ -51,7 +51,7 @@ Result<proto::Attr> Brick::Symlink(const proto::SymlinkRequest& request) {
   const std::string name = Z(request.name());
   if (::symlinkat(request.target().c_str(), parent->fd.get(), name.c_str()) != 0)
     return ErrnoStatus(errno, "symlink");
-  return AdoptNew(request.parent(), parent->fd.get(), name, request.caller());
+  return AdoptNew(request.parent(), parent->fd.get(), name, request.caller(), assign);
 }
 
 Result<proto::Attr> Brick::Link(const proto::LinkRequest& request) {
@@ -112,7 +112,7 @@ Result<Brick::Opened> Brick::OpenFile(NodeId node, uint32_t flags) {
   return Opened{.fd = std::move(opened), .attr = AttrFromStat(node, st)};
 }
 
-Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request) {
+Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request, NodeId assign) {
   SHOAL_RETURN_IF_ERROR(CheckNewName(request.parent(), request.name()));
   SHOAL_ASSIGN_OR_RETURN(auto parent, Resolve(request.parent()));
   const std::string name = Z(request.name());
@@ -125,7 +125,7 @@ Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request) {
     SHOAL_ASSIGN_OR_RETURN(auto entry, OpenEntry(request.parent(), parent->fd.get(), name));
     return OpenFile(entry.first, request.flags());
   }
-  SHOAL_ASSIGN_OR_RETURN(proto::Attr attr, AdoptNew(request.parent(), parent->fd.get(), name, request.caller()));
+  SHOAL_ASSIGN_OR_RETURN(proto::Attr attr, AdoptNew(request.parent(), parent->fd.get(), name, request.caller(), assign));
   return Opened{.fd = std::move(opened), .attr = std::move(attr)};
 }
 

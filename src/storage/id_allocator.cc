@@ -45,4 +45,12 @@ Result<uint64_t> IdAllocator::Next() {
   return next_++;
 }
 
+Status IdAllocator::Observe(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  if (id < next_) return Status::Ok();
+  next_ = id + 1;
+  if (next_ >= end_) SHOAL_RETURN_IF_ERROR(Reserve(next_ + kBlockIds));
+  return Status::Ok();
+}
+
 }  // namespace shoal::storage

@@ -24,6 +24,9 @@ class IdAllocator {
   static Result<std::unique_ptr<IdAllocator>> Open(const std::string& path);
 
   Result<uint64_t> Next();
+  // Records that `id` is in use (given by another brick's allocator: a backup adopts the ids its
+  // primary chose), so that this allocator never hands it out.
+  Status Observe(uint64_t id);
 
  private:
   IdAllocator(std::string path, uint64_t next) : path_(std::move(path)), next_(next), end_(next) {}
