@@ -57,7 +57,8 @@ namespace shoal {
   X(kBadMessage, 37, EBADMSG)            \
   X(kSeekPipe, 38, ESPIPE)               \
   X(kNoVolume, 39, ENOENT)               \
-  X(kTooManyFiles, 40, EMFILE)
+  X(kTooManyFiles, 40, EMFILE)          \
+  X(kNotPrimary, 41, EIO)
 
 enum class Code : uint16_t {
 #define SHOAL_STATUS_ENUM(name, wire, err) name = wire,
