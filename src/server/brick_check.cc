@@ -88,7 +88,8 @@ proto::BrickStatus VolumeAdmin::LocalBrickStatus(const std::string& volume, cons
   }
   auto served = volumes_.Find(volume);
   if (served.ok() && volumes_.BrickPath(volume) == path) {
-    status.set_state("online");
+    // A replicated brick says what it is in its replica set: primary, in-sync or out-of-sync.
+    status.set_state((*served)->role() ? (*served)->role()->StateName() : "online");
     status.set_clients((*served)->clients());
   } else if (volumes_.BrickPath(volume) == path) {
     status.set_state("error");

@@ -43,11 +43,16 @@ Status BrickHost::Refresh() {
   for (const VolumeEntry& entry : *records) {
     const proto::Volume& volume = entry.volume;
     if (volume.state() != proto::VOLUME_STATE_STARTED) continue;
-    for (const proto::BrickRef& brick : volume.bricks()) {
+    for (int index = 0; index < volume.bricks_size(); ++index) {
+      const proto::BrickRef& brick = volume.bricks(index);
       if (brick.server() != options_.server_name) continue;
       wanted.insert(volume.name());
       std::map<std::string, std::string> options(volume.options().begin(), volume.options().end());
-      (void)volumes_.Serve(volume.name(), brick.path(), options);  // a failure is logged and remembered
+      if (!volumes_.Serve(volume.name(), brick.path(), options).ok()) continue;  // logged and remembered
+      auto served = volumes_.Find(volume.name());
+      if (volume.bricks_size() > 1 && served.ok() && !(*served)->role())
+        (*served)->SetRole(std::make_shared<ReplicaRole>(ReplicaRoleOptions{.server_name = options_.server_name}, volume,
+                                                         static_cast<uint32_t>(index), **served, etcd_));
     }
   }
   for (const std::string& name : volumes_.PoolVolumes())

@@ -238,9 +238,10 @@ int main(int argc, char** argv) {
   }
   stop_requested.notify_one();
   syncer.join();
+  brick_host.reset();   // no more roles are made...
+  volumes.StopRoles();  // ...and the primaries hand theirs over while etcd still answers
   workers.Join();     // requests under way finish and send their replies...
   listener->reset();  // ...then the connections close
-  brick_host.reset();
   pool.reset();       // and the etcd member stops
   return 0;
 }

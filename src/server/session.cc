@@ -113,7 +113,13 @@ void Session::OnFrame(net::Frame frame) {
     Reply(id, {.response = std::move(pong)});
     return;
   }
-  if (RunsInline(*request)) {
+  const bool replicated = brick_.load() != nullptr && role_ != nullptr;
+  if (replicated && hello_role_ == proto::ROLE_REPLICATION) {
+    ServeInOrder(id, std::move(request.value()), std::move(frame.trailer));
+    return;
+  }
+  // A change of a replicated volume waits for the backups: never on the io thread.
+  if (RunsInline(*request) && !(replicated && Forwards(*request))) {
     Serve(id, *request, frame.trailer);
     return;
   }
@@ -156,6 +162,24 @@ Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& 
   if (Changes(request) && volume_->read_only())
     return {.response = proto::ErrorResponse(
                 Status(Code::kReadOnly, fmt::format("volume {} is read-only (option read-only)", volume_name_)))};
+  if (role_) {
+    if (hello_role_ == proto::ROLE_REPLICATION) {
+      if (!request.has_replicate())
+        return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a replication connection only replicates"))};
+      return ApplyReplicated(request.replicate(), trailer);
+    }
+    if (Forwards(request)) {
+      if (hello_role_ != proto::ROLE_PRIMARY)
+        return {.response = proto::ErrorResponse(Status(Code::kNotPrimary, "changes go to the primary's connection"))};
+      return HandleReplicated(request, trailer);
+    }
+  }
+  if (request.has_replicate())
+    return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "replicate needs a replication connection"))};
+  return HandleLocal(request, trailer);
+}
+
+Session::Answer Session::HandleLocal(const proto::Request& request, const net::Bulk& trailer) {
   switch (request.op_case()) {
     case proto::Request::kOpen:
     case proto::Request::kCreate:
@@ -200,10 +224,23 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     spdlog::warn("session.refused peer={} volume={} error=\"{}\"", connection_->peer(), hello.volume(), admitted.ToString());
     return {.response = proto::ErrorResponse(admitted)};
   }
+  std::shared_ptr<ReplicaRole> role = (*served)->role();
+  if (role) {
+    Status admitted = hello.role() == proto::ROLE_REPLICATION ? role->AdmitReplication(hello.epoch())
+                                                              : role->AdmitClient(hello.role());
+    if (!admitted.ok()) {
+      spdlog::info("session.refused peer={} volume={} role={} error=\"{}\"", connection_->peer(), hello.volume(),
+                   proto::HelloRole_Name(hello.role()), admitted.ToString());
+      return {.response = proto::ErrorResponse(admitted)};
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     if (volume_ != nullptr && volume_ != *served)
       return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a connection serves one volume"))};
+    role_ = role;
+    hello_role_ = hello.role();
+    replication_epoch_ = hello.epoch();
     if (volume_ == nullptr && !(*served)->AddClient(connection_))
       return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
     volume_ = *served;
@@ -219,6 +256,10 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
   out->set_server_version(SHOAL_VERSION);
   *out->mutable_root() = *root;
   out->set_max_io_bytes(proto::kIoBytesMax);
+  if (role) {
+    *out->mutable_replica_set() = role->replica_set();
+    *out->mutable_applied() = role->applied();
+  }
   JoinCacheTracking(hello, *out);
   return {.response = std::move(response)};
 }
@@ -264,11 +305,11 @@ Session::Answer Session::HandleNamespace(const proto::Request& request) {
       break;
     }
     case proto::Request::kMakeNode:
-      response = From(brick.MakeNode(request.make_node()),
+      response = From(brick.MakeNode(request.make_node(), assign_id_),
                       [](proto::Response& r, proto::Attr& a) { *r.mutable_make_node()->mutable_entry()->mutable_attr() = a; });
       break;
     case proto::Request::kSymlink:
-      response = From(brick.Symlink(request.symlink()),
+      response = From(brick.Symlink(request.symlink(), assign_id_),
                       [](proto::Response& r, proto::Attr& a) { *r.mutable_symlink()->mutable_entry()->mutable_attr() = a; });
       break;
     case proto::Request::kLink:
@@ -325,7 +366,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, const net::Bu
       break;
     }
     case proto::Request::kCreate: {
-      auto created = brick.Create(request.create());
+      auto created = brick.Create(request.create(), assign_id_);
       if (!created.ok()) return {.response = proto::ErrorResponse(created.status())};
       auto handle = std::make_shared<OpenHandle>();
       handle->node = created->attr.ino();

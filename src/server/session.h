@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,7 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
     std::shared_ptr<storage::NodeFd> pin;               // keeps the node reachable by id while open
     UniqueFd fd;                                        // files
     std::unique_ptr<storage::DirectoryReader> directory;  // directories
+    bool replicated = false;  // opened on the backups too (the primary's writable files)
   };
   struct Answer {
     proto::Response response;
@@ -55,11 +57,22 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   void LeaveCacheTracking();
   void OnPushAck(const net::Frame& frame);
   Answer Handle(const proto::Request& request, const net::Bulk& trailer);
+  // Serves the request on this brick alone.
+  Answer HandleLocal(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleHello(const proto::HelloRequest& hello);
   Answer HandleNamespace(const proto::Request& request);
   Answer HandleFile(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleLock(const proto::Request& request);
   Answer HandleAdmin(const proto::Request& request);
+
+  // Replication (session_replication.cc). Whether the primary forwards `request` to the backups.
+  bool Forwards(const proto::Request& request);
+  // The primary: applies a change here, forwards it, answers once the backups applied it.
+  Answer HandleReplicated(const proto::Request& request, const net::Bulk& trailer);
+  // A backup: applies a change its primary forwarded.
+  Answer ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer);
+  // A backup serves its primary's requests one at a time, in the order sent.
+  void ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer);
 
   uint64_t AddHandle(std::shared_ptr<OpenHandle> handle);
   std::shared_ptr<OpenHandle> FindHandle(uint64_t id);
@@ -82,6 +95,20 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   std::atomic<uint64_t> queued_requests_{0};
   std::atomic<uint64_t> queued_bytes_{0};
   std::string volume_name_;
+  // Replicated volumes (set once by hello, before brick_): the brick's role, what this connection
+  // is for, and for a primary's connection the epoch it came with.
+  std::shared_ptr<ReplicaRole> role_;
+  proto::HelloRole hello_role_ = proto::ROLE_PRIMARY;
+  uint64_t replication_epoch_ = 0;
+  storage::NodeId assign_id_ = 0;  // a backup applying a create: the id the primary gave it
+  struct InOrder {
+    uint64_t id = 0;
+    proto::Request request;
+    net::Bulk trailer;
+  };
+  std::mutex in_order_mutex_;
+  std::deque<InOrder> in_order_;   // guarded by in_order_mutex_
+  bool in_order_running_ = false;  // guarded by in_order_mutex_
 
   std::mutex mutex_;
   std::unordered_map<uint64_t, std::shared_ptr<OpenHandle>> handles_;  // guarded by mutex_

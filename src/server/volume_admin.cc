@@ -13,6 +13,7 @@
 
 #include "common/volume_options.h"
 #include "net/admin_call.h"
+#include "server/replica_set.h"
 
 namespace shoal::server {
 namespace {
@@ -104,10 +105,8 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
   if (replica != bricks)
     return Status(Code::kInvalidArgument,
                   fmt::format("replica {} needs {} bricks, one per copy; {} given", replica, replica, bricks));
-  if (replica > 1 || !request.witness().empty())
-    return Status(Code::kNotSupported,
-                  "replication is not yet available in this version of shoal: a volume has one brick for now "
-                  "(`shoal volume create NAME SERVER:/PATH`); replica 2 and 3 volumes come with replication");
+  if (!request.witness().empty() && replica != 2)
+    return Status(Code::kInvalidArgument, "a witness breaks ties between two bricks: it goes with `replica 2` only");
 
   auto servers = pool_.ReadRecords();
   if (!servers.ok()) return NoQuorum(servers.status());
@@ -125,6 +124,19 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
   volume.set_created_unix_s(std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::system_clock::now().time_since_epoch()).count());
   proto::VolumeCreateResponse response;
+  if (!request.witness().empty()) {
+    auto witness = ParseHostPort(request.witness());
+    if (!witness.ok()) return Status(Code::kInvalidArgument, fmt::format("witness: {}", witness.status().message()));
+    if (std::none_of(servers->begin(), servers->end(), [&](const auto& s) { return s.name() == witness->ToString(); }))
+      return Status(Code::kNotFound, fmt::format("witness {} is not in the pool (`shoal peer probe {}` first)",
+                                                 witness->ToString(), witness->ToString()));
+    volume.set_witness(witness->ToString());
+  } else if (replica == 2) {
+    response.add_warnings(
+        "replica 2 without a witness: the first brick breaks ties, so if its server is lost, writes stop until it "
+        "is back (never a split brain). Add `witness SERVER` (a `shoald --witness` in the pool) for automatic "
+        "failover.");
+  }
   for (const proto::BrickRef& given : request.bricks()) {
     auto address = ParseHostPort(given.server());
     if (!address.ok()) return Status(Code::kInvalidArgument, fmt::format("brick server: {}", address.status().message()));
@@ -244,6 +256,10 @@ Result<proto::VolumeStatusResponse> VolumeAdmin::VolumeStatus(const proto::Volum
   for (const proto::BrickRef& brick : entry.volume.bricks())
     asked.push_back(std::async(std::launch::async, [this, &entry, brick] { return AskBrickStatus(entry.volume.name(), brick); }));
   for (auto& answer : asked) *response.add_bricks() = answer.get();
+  if (entry.volume.bricks_size() > 1) {
+    auto set = ReadReplicaSet(*pool_.Etcd(), entry.volume, /*serializable=*/response.staleness().stale());
+    if (set.ok()) *response.mutable_replica_set() = set->set;
+  }
   *response.mutable_volume() = std::move(entry.volume);
   return response;
 }

@@ -1,5 +1,7 @@
 #include "server/volume_records.h"
 
+#include "server/replica_set.h"
+
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
@@ -70,7 +72,7 @@ Status WriteVolume(coord::EtcdClient& etcd, const proto::Volume& volume, int64_t
 Status DeleteVolume(coord::EtcdClient& etcd, const std::string& name, int64_t mod_revision) {
   const std::string key = kVolumePrefix + name;
   auto txn = etcd.Txn({.compare = {{.key = key, .target = coord::Compare::Target::kModRevision, .number = mod_revision}},
-                       .success = {coord::DeleteRequest{.key = key}}});
+                       .success = {coord::DeleteRequest{.key = key}, DeleteReplicaSetOp(name), DeletePrimaryOp(name)}});
   if (!txn.ok()) return NoQuorum(txn.status());
   if (!txn->succeeded) return Changed(name);
   return Status::Ok();

@@ -53,14 +53,34 @@ uint32_t ServedVolume::clients() const {
 }
 
 void ServedVolume::Stop(const std::string& reason) {
-  std::vector<std::weak_ptr<net::Connection>> clients;
+  std::shared_ptr<ReplicaRole> role;
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
+    role = role_;
+  }
+  if (role) role->Stop();
+  DisconnectClients(reason);
+}
+
+void ServedVolume::DisconnectClients(const std::string& reason) {
+  std::vector<std::weak_ptr<net::Connection>> clients;
+  {
+    std::lock_guard lock(mutex_);
     clients.swap(clients_);
   }
   for (auto& client : clients)
     if (auto connection = client.lock()) connection->Close(reason);
+}
+
+void ServedVolume::SetRole(std::shared_ptr<ReplicaRole> role) {
+  std::lock_guard lock(mutex_);
+  role_ = std::move(role);
+}
+
+std::shared_ptr<ReplicaRole> ServedVolume::role() const {
+  std::lock_guard lock(mutex_);
+  return role_;
 }
 
 Status VolumeRegistry::Open(const std::string& name, const std::string& brick_path, bool is_static,
@@ -138,6 +158,16 @@ Result<std::shared_ptr<ServedVolume>> VolumeRegistry::Find(const std::string& na
   if (!it->second.served)
     return Status(Code::kNoVolume, fmt::format("volume {} is unavailable: {}", name, it->second.unavailable.message()));
   return it->second.served;
+}
+
+void VolumeRegistry::StopRoles() {
+  std::vector<std::shared_ptr<ReplicaRole>> roles;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, volume] : volumes_)
+      if (volume.served && volume.served->role()) roles.push_back(volume.served->role());
+  }
+  for (const auto& role : roles) role->Stop();
 }
 
 std::vector<std::string> VolumeRegistry::PoolVolumes() const {

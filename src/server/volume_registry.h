@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "common/volume_options.h"
 #include "net/connection.h"
+#include "server/replica_role.h"
 #include "storage/brick.h"
 
 namespace shoal::server {
@@ -43,8 +44,15 @@ class ServedVolume {
   // Registers a client's connection, to be closed when the volume stops. False if it has stopped.
   bool AddClient(const std::shared_ptr<net::Connection>& connection);
   uint32_t clients() const;
-  // Closes every client's connection and refuses new ones.
+  // Closes every client's connection and refuses new ones; a replicated brick leaves its role.
   void Stop(const std::string& reason);
+  // Closes every client's connection (they reconnect, maybe to another brick).
+  void DisconnectClients(const std::string& reason);
+
+  // A replicated volume's brick: its role in the replica set (null: one brick, nothing to
+  // replicate). Set once, by BrickHost, right after the volume is first served.
+  void SetRole(std::shared_ptr<ReplicaRole> role);
+  std::shared_ptr<ReplicaRole> role() const;
 
  private:
   const std::string name_;
@@ -54,6 +62,7 @@ class ServedVolume {
   AddressPatterns allow_, reject_;                       // guarded by mutex_
   bool stopped_ = false;                                 // guarded by mutex_
   std::vector<std::weak_ptr<net::Connection>> clients_;  // guarded by mutex_
+  std::shared_ptr<ReplicaRole> role_;                    // guarded by mutex_
 };
 
 class VolumeRegistry {
@@ -76,6 +85,8 @@ class VolumeRegistry {
   std::string BrickPath(const std::string& name) const;
   // Writes every brick's index to stable storage.
   void SyncAll();
+  // A planned stop: every replicated brick leaves its role (a primary hands it over).
+  void StopRoles();
 
  private:
   struct Volume {

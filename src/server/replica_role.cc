@@ -1,0 +1,509 @@
+#include "server/replica_role.h"
+
+#include <algorithm>
+#include <future>
+#include <ranges>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "common/host_port.h"
+#include "proto/messages.h"
+#include "server/volume_registry.h"
+
+namespace shoal::server {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+// How long a planned stop waits for the changes in flight before handing the role over.
+constexpr auto kResignWait = std::chrono::seconds(2);
+// How long a new primary tries to reach each backup: well within its first lease.
+constexpr int kConnectBackupMs = 300;
+
+std::vector<uint32_t> Without(const proto::ReplicaSet& set, const std::map<uint32_t, std::string>& gone) {
+  std::vector<uint32_t> in_sync;
+  for (uint32_t brick : set.in_sync())
+    if (!gone.contains(brick)) in_sync.push_back(brick);
+  return in_sync;
+}
+
+bool SamePosition(const proto::LogPosition& a, const proto::LogPosition& b) {
+  return a.epoch() == b.epoch() && a.lsn() == b.lsn();
+}
+
+std::string Position(const proto::LogPosition& p) { return fmt::format("{}.{}", p.epoch(), p.lsn()); }
+
+}  // namespace
+
+struct ReplicaRole::Change::FanOut {
+  std::mutex mutex;
+  std::condition_variable done;
+  size_t outstanding = 0;                      // guarded by mutex
+  std::map<uint32_t, std::string> failed;      // by brick, why; guarded by mutex
+  std::map<uint32_t, bool> answered;           // guarded by mutex
+  Clock::time_point deadline;
+};
+
+ReplicaRole::ReplicaRole(ReplicaRoleOptions options, proto::Volume volume, uint32_t brick, ServedVolume& served,
+                         std::function<std::shared_ptr<coord::EtcdClient>()> etcd)
+    : options_(std::move(options)), volume_(std::move(volume)), brick_(brick), served_(served), etcd_(std::move(etcd)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+ReplicaRole::~ReplicaRole() { Stop(); }
+
+void ReplicaRole::Stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    resigning_ = true;
+  }
+  stop_requested_.notify_all();
+  thread_.join();
+  // A planned stop: no change begins, those begun are answered, then the role is handed over
+  // so that another in-sync brick takes it on its next poll.
+  std::unique_lock lock(mutex_);
+  changes_done_.wait_for(lock, kResignWait, [this] { return changes_in_flight_ == 0; });
+  const bool primary = state_ == State::kPrimary;
+  state_ = State::kStarting;
+  if (!primary) return;
+  const ReplicaSetEntry entry = entry_;
+  const int64_t lease = lease_;
+  auto backups = std::move(backups_);
+  lock.unlock();
+  auto etcd = etcd_();
+  if (!etcd) return;
+  Status resigned = ResignPrimary(*etcd, volume_, entry, lease);
+  (void)etcd->RevokeLease(lease);
+  spdlog::info("replica.resigned volume={} brick={} epoch={} status=\"{}\"", volume_.name(), brick_, entry.set.epoch(),
+               resigned.ToString());
+}
+
+ReplicaRole::State ReplicaRole::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+std::string ReplicaRole::StateName() const {
+  std::lock_guard lock(mutex_);
+  return StateNameLocked();
+}
+
+std::string ReplicaRole::StateNameLocked() const {
+  switch (state_) {
+    case State::kPrimary: return "primary";
+    case State::kBackup: return "in-sync";
+    case State::kOutOfSync: return "out-of-sync";
+    case State::kStarting: break;
+  }
+  return "starting";
+}
+
+proto::ReplicaSet ReplicaRole::replica_set() const {
+  std::lock_guard lock(mutex_);
+  return entry_.set;
+}
+
+proto::LogPosition ReplicaRole::applied() const {
+  std::lock_guard lock(mutex_);
+  return applied_;
+}
+
+Status ReplicaRole::CheckLease() const {
+  if (state_ != State::kPrimary)
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is not its primary", brick_, volume_.name()));
+  if (Clock::now() >= lease_valid_until_)
+    return Status(Code::kNotPrimary,
+                  fmt::format("brick {} of volume {} could not renew its primary lease in time", brick_, volume_.name()));
+  return Status::Ok();
+}
+
+Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
+  std::lock_guard lock(mutex_);
+  if (role == proto::ROLE_PRIMARY) {
+    Status primary = CheckLease();
+    if (primary.ok()) return primary;
+    const int32_t p = entry_.set.primary();
+    return Status(Code::kNotPrimary,
+                  entry_.primary_lease != 0 && p >= 0 && p < volume_.bricks_size()
+                      ? fmt::format("{}; the primary is on {}", primary.message(), volume_.bricks(p).server())
+                      : fmt::format("{}; no brick holds the role now", primary.message()));
+  }
+  if (state_ == State::kPrimary || state_ == State::kBackup) return Status::Ok();
+  return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is {}: it serves no reads", brick_,
+                                               volume_.name(), state_ == State::kOutOfSync ? "out of sync" : "starting"));
+}
+
+Status ReplicaRole::AdmitReplication(uint64_t epoch) {
+  // What the brick knows may be a poll behind the primary that just took the role: ask etcd.
+  if (auto etcd = etcd_()) {
+    auto entry = ReadReplicaSet(*etcd, volume_);
+    if (entry.ok()) Observe(*entry);
+  }
+  std::lock_guard lock(mutex_);
+  const proto::ReplicaSet& set = entry_.set;
+  if (resigning_)
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is stopping", brick_, volume_.name()));
+  if (state_ != State::kBackup || epoch < set.primary_since() || epoch > set.epoch() || set.primary() == int32_t(brick_))
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} takes no changes from a primary of epoch {} "
+                                                 "(it is {}; the replica set is at epoch {}, its primary since {})",
+                                                 brick_, volume_.name(), epoch, StateNameLocked(), set.epoch(),
+                                                 set.primary_since()));
+  return Status::Ok();
+}
+
+Status ReplicaRole::CheckForwarded(uint64_t epoch, const proto::LogPosition& position) const {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kBackup || epoch < entry_.set.primary_since())
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} no longer takes changes from the primary of "
+                                                 "epoch {}",
+                                                 brick_, volume_.name(), epoch));
+  const bool follows = position.epoch() == applied_.epoch() ? position.lsn() == applied_.lsn() + 1
+                                                            : position.epoch() > applied_.epoch() && position.lsn() == 1;
+  if (!follows)
+    return Status(Code::kStale, fmt::format("brick {} of volume {} is at {}; change {} does not follow it", brick_,
+                                            volume_.name(), Position(applied_), Position(position)));
+  return Status::Ok();
+}
+
+void ReplicaRole::NoteApplied(const proto::LogPosition& position) {
+  std::lock_guard lock(mutex_);
+  applied_ = position;
+}
+
+Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
+  std::unique_lock order(order_mutex_);
+  std::lock_guard lock(mutex_);
+  SHOAL_RETURN_IF_ERROR(CheckLease());
+  if (resigning_)
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is handing its primary role over", brick_,
+                                                 volume_.name()));
+  if (static_cast<uint32_t>(entry_.set.in_sync_size()) < entry_.set.min_in_sync())
+    return Status(Code::kUnavailable,
+                  fmt::format("volume {} has {} brick(s) in sync, fewer than min_in_sync {}: changes are refused until "
+                              "enough bricks are back in sync (`shoal volume status {}`)",
+                              volume_.name(), entry_.set.in_sync_size(), entry_.set.min_in_sync(), volume_.name()));
+  ++changes_in_flight_;
+  return Change(*this, std::move(order));
+}
+
+ReplicaRole::Change::~Change() {
+  if (role_ == nullptr) return;
+  if (order_.owns_lock()) order_.unlock();
+  std::lock_guard lock(role_->mutex_);
+  if (--role_->changes_in_flight_ == 0) role_->changes_done_.notify_all();
+}
+
+void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bulk& trailer,
+                                  const proto::Response& local) {
+  std::vector<std::shared_ptr<Backup>> backups;
+  {
+    std::lock_guard lock(role_->mutex_);
+    role_->applied_.set_epoch(role_->entry_.set.primary_since());
+    role_->applied_.set_lsn(++role_->lsn_);
+    *forward.mutable_position() = role_->applied_;
+    for (auto& [brick, backup] : role_->backups_) backups.push_back(backup);
+  }
+  fan_out_ = std::make_shared<FanOut>();
+  fan_out_->deadline = Clock::now() + std::chrono::milliseconds(role_->options_.backup_deadline_ms);
+  fan_out_->outstanding = backups.size();
+  const uint32_t expected = local.status();
+  proto::Request request;
+  *request.mutable_replicate() = std::move(forward);
+  for (const auto& backup : backups) {
+    if (backup->transport->generation() != backup->generation) {
+      std::lock_guard lock(fan_out_->mutex);
+      fan_out_->failed[backup->brick] = "its connection was lost and made again: it may have missed changes";
+      --fan_out_->outstanding;
+      continue;
+    }
+    backup->transport->Call(request, trailer, /*retry_safe=*/false,
+                            [fan_out = fan_out_, brick = backup->brick, expected](Result<net::Reply> reply) {
+                              std::string failure;
+                              if (!reply.ok()) {
+                                failure = reply.status().ToString();
+                              } else if (Status refused = proto::StatusOf(reply->response); !refused.ok()) {
+                                failure = refused.ToString();
+                              } else if (const auto& applied = reply->response.replicate().response();
+                                         applied.status() != expected) {
+                                failure = fmt::format("it answered \"{}\" where the primary had status {}",
+                                                      proto::StatusOf(applied).ToString(), expected);
+                              }
+                              std::lock_guard lock(fan_out->mutex);
+                              if (!failure.empty()) fan_out->failed[brick] = failure;
+                              fan_out->answered[brick] = true;
+                              if (--fan_out->outstanding == 0) fan_out->done.notify_all();
+                            });
+  }
+  order_.unlock();
+}
+
+Status ReplicaRole::Change::Finish() {
+  if (order_.owns_lock()) order_.unlock();  // nothing was forwarded (the change failed here)
+  std::map<uint32_t, std::string> failed;
+  if (fan_out_) {
+    std::unique_lock lock(fan_out_->mutex);
+    fan_out_->done.wait_until(lock, fan_out_->deadline, [&] { return fan_out_->outstanding == 0; });
+    failed = fan_out_->failed;
+    std::lock_guard role_lock(role_->mutex_);
+    for (const auto& [brick, backup] : role_->backups_)
+      if (!fan_out_->answered.contains(brick) && !failed.contains(brick))
+        failed[brick] = fmt::format("it did not apply a change within {} ms", role_->options_.backup_deadline_ms);
+  }
+  if (!failed.empty()) {
+    std::lock_guard role_lock(role_->role_mutex_);
+    SHOAL_RETURN_IF_ERROR(role_->RemoveFromInSync(std::move(failed)));
+  }
+  std::lock_guard lock(role_->mutex_);
+  if (Status lease = role_->CheckLease(); !lease.ok()) return Status(Code::kUnavailable, lease.message());
+  if (static_cast<uint32_t>(role_->entry_.set.in_sync_size()) < role_->entry_.set.min_in_sync())
+    return Status(Code::kUnavailable,
+                  fmt::format("volume {}: only {} brick(s) applied the change, fewer than min_in_sync {}",
+                              role_->volume_.name(), role_->entry_.set.in_sync_size(), role_->entry_.set.min_in_sync()));
+  return Status::Ok();
+}
+
+Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
+  auto etcd = etcd_();
+  for (int attempt = 0;; ++attempt) {
+    ReplicaSetEntry entry;
+    int64_t lease;
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(bricks, [&](const auto& b) { return !InSync(entry_.set, b.first); });
+      if (bricks.empty()) return Status::Ok();
+      entry = entry_;
+      lease = lease_;
+    }
+    if (!etcd) return Status(Code::kUnavailable, "no etcd client");
+    auto changed = SetInSync(*etcd, volume_, entry, Without(entry.set, bricks), lease);
+    if (changed.status().code() == Code::kBusy && attempt < 2) {
+      auto fresh = ReadReplicaSet(*etcd, volume_);
+      if (!fresh.ok()) return fresh.status();
+      std::lock_guard lock(mutex_);
+      entry_.set = fresh->set;
+      entry_.mod_revision = fresh->mod_revision;
+      continue;
+    }
+    if (!changed.ok()) {
+      spdlog::error("replica.cannot_remove volume={} bricks={} error=\"{}\"", volume_.name(),
+                    fmt::join(std::views::keys(bricks), ","), changed.status().ToString());
+      return Status(Code::kUnavailable,
+                    fmt::format("volume {}: a brick missed a change and could not be taken out of the in-sync set "
+                                "({}): the change is not acknowledged",
+                                volume_.name(), changed.status().message()));
+    }
+    std::vector<std::shared_ptr<Backup>> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      entry_ = *changed;
+      for (const auto& [brick, why] : bricks) {
+        if (auto it = backups_.find(brick); it != backups_.end()) {
+          dropped.push_back(it->second);
+          backups_.erase(it);
+        }
+        spdlog::warn("replica.out_of_sync volume={} brick={} server={} epoch={} reason=\"{}\"", volume_.name(), brick,
+                     volume_.bricks(brick).server(), entry_.set.epoch(), why);
+      }
+    }
+    return Status::Ok();  // `dropped` closes their connections here, outside the lock
+  }
+}
+
+void ReplicaRole::Run() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    Tick();
+    lock.lock();
+    stop_requested_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [this] { return stopping_; });
+  }
+}
+
+void ReplicaRole::Tick() {
+  auto etcd = etcd_();
+  if (!etcd) return;
+  if (state() == State::kPrimary) {
+    const auto now = Clock::now();
+    bool renew;
+    int64_t lease;
+    {
+      std::lock_guard lock(mutex_);
+      renew = now >= next_keep_alive_;
+      lease = lease_;
+    }
+    if (renew) {
+      auto renewed = etcd->KeepAlive(lease);
+      std::unique_lock lock(mutex_);
+      if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
+        lease_valid_until_ = now + std::chrono::seconds(renewed->ttl_s);
+        next_keep_alive_ = now + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+      } else if (renewed.ok() || renewed.status().code() == Code::kNotFound) {
+        lock.unlock();
+        return Demote("its lease has expired");
+      }
+    }
+    if (Clock::now() >= lease_valid_until_) Demote("it could not renew its lease in time");
+    return;
+  }
+  auto entry = ReadReplicaSet(*etcd, volume_);
+  if (!entry.ok()) return;
+  Observe(*entry);
+  const bool eligible = volume_.bricks_size() != 2 || !volume_.witness().empty() || brick_ == 0;
+  if (entry->primary_lease == 0 && InSync(entry->set, brick_) && eligible) Campaign(*etcd, *entry);
+}
+
+void ReplicaRole::Observe(const ReplicaSetEntry& entry) {
+  std::unique_lock lock(mutex_);
+  if (state_ == State::kPrimary) {
+    // Only the primary changes the record while it holds the role; another primary means ours is over.
+    if (entry.primary_lease != 0 && entry.primary_lease != lease_) {
+      lock.unlock();
+      Demote("another brick holds the primary role");
+    }
+    return;
+  }
+  const State before = state_;
+  entry_ = entry;
+  state_ = InSync(entry.set, brick_) ? State::kBackup : State::kOutOfSync;
+  if (before != state_)
+    spdlog::info("replica.state volume={} brick={} state={} epoch={}", volume_.name(), brick_, StateNameLocked(),
+                 entry.set.epoch());
+  if (before == State::kBackup && state_ == State::kOutOfSync) {
+    lock.unlock();
+    served_.DisconnectClients(fmt::format("brick {} of volume {} is out of sync", brick_, volume_.name()));
+  }
+}
+
+void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry) {
+  std::lock_guard role_lock(role_mutex_);
+  const auto asked = Clock::now();
+  auto lease = etcd.GrantLease(options_.lease_ttl_s);
+  if (!lease.ok()) return;
+  // The last primary, if it did not hand the role over, may have applied a change no other
+  // brick has: it leaves the in-sync set until a heal has compared it.
+  std::map<uint32_t, std::string> gone;
+  if (entry.set.primary() >= 0 && entry.set.primary() != int32_t(brick_))
+    gone[entry.set.primary()] = "it was the primary when it stopped renewing its lease";
+  auto taken = TakePrimary(etcd, volume_, entry, brick_, Without(entry.set, gone), lease->id);
+  if (!taken.ok()) {
+    (void)etcd.RevokeLease(lease->id);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    entry_ = *taken;
+    lease_ = lease->id;
+    lease_valid_until_ = asked + std::chrono::seconds(lease->ttl_s);
+    next_keep_alive_ = asked + std::chrono::milliseconds(lease->ttl_s * 1000 / 3);
+  }
+  spdlog::warn("replica.primary volume={} brick={} epoch={} in_sync=[{}] previous={}", volume_.name(), brick_,
+               taken->set.epoch(), fmt::join(taken->set.in_sync(), ","), entry.set.primary());
+  if (!BecomePrimary(etcd, *taken)) {
+    (void)etcd.RevokeLease(lease->id);
+    std::lock_guard lock(mutex_);
+    lease_ = 0;
+  }
+}
+
+std::unique_ptr<net::ClientTransport> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch, std::string* error) {
+  auto address = ParseHostPort(volume_.bricks(brick).server());
+  if (!address.ok()) {
+    *error = address.status().ToString();
+    return nullptr;
+  }
+  proto::Request hello;
+  auto* h = hello.mutable_hello();
+  h->set_protocol_version(kProtocolVersion);
+  h->set_volume(volume_.name());
+  h->set_client_name(options_.server_name);
+  h->set_role(proto::ROLE_REPLICATION);
+  h->set_epoch(epoch);
+  const int deadline = options_.backup_deadline_ms;
+  auto transport = net::ClientTransport::Connect({.servers = {*address},
+                                                  .hello = std::move(hello),
+                                                  .connect_timeout_ms = kConnectBackupMs,
+                                                  .give_up_ms = deadline,
+                                                  .ping_interval_ms = deadline / 4,
+                                                  .silence_ms = deadline});
+  if (!transport.ok()) {
+    *error = transport.status().ToString();
+    return nullptr;
+  }
+  return std::move(*transport);
+}
+
+bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) {
+  const proto::LogPosition mine = applied();
+  std::map<uint32_t, std::shared_ptr<Backup>> backups;
+  std::map<uint32_t, std::string> failed;
+  // In parallel, and briefly: the lease granted a moment ago must not run out meanwhile.
+  struct Connecting {
+    uint32_t brick;
+    std::string error;
+    std::future<std::unique_ptr<net::ClientTransport>> transport;
+  };
+  std::vector<std::unique_ptr<Connecting>> connecting;
+  for (uint32_t brick : entry.set.in_sync()) {
+    if (brick == brick_) continue;
+    auto c = std::make_unique<Connecting>();
+    c->brick = brick;
+    c->transport = std::async(std::launch::async, [this, brick, epoch = entry.set.epoch(), error = &c->error] {
+      return ConnectBackup(brick, epoch, error);
+    });
+    connecting.push_back(std::move(c));
+  }
+  for (auto& c : connecting) {
+    const uint32_t brick = c->brick;
+    auto transport = c->transport.get();
+    const std::string& error = c->error;
+    if (!transport) {
+      failed[brick] = "it could not be reached: " + error;
+      continue;
+    }
+    // Both followed the last primary: they must have applied exactly the same changes. One that
+    // applied more or fewer (the last primary died while forwarding) is compared by a heal.
+    if (!SamePosition(transport->hello().applied(), mine)) {
+      failed[brick] = fmt::format("it applied the last primary's changes up to {}, the new primary up to {}",
+                                  Position(transport->hello().applied()), Position(mine));
+      continue;
+    }
+    auto backup = std::make_shared<Backup>();
+    backup->brick = brick;
+    backup->generation = transport->generation();
+    backup->transport = std::move(transport);
+    backups[brick] = std::move(backup);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    backups_ = std::move(backups);
+    state_ = State::kPrimary;
+    lsn_ = 0;
+  }
+  if (!failed.empty() && !RemoveFromInSync(std::move(failed)).ok()) {
+    Demote("it could not take unreachable backups out of the in-sync set");
+    return false;
+  }
+  (void)etcd;
+  return true;
+}
+
+void ReplicaRole::Demote(const std::string& reason) {
+  std::map<uint32_t, std::shared_ptr<Backup>> backups;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::kPrimary) return;
+    state_ = State::kStarting;  // the next poll says whether it is still in sync
+    backups.swap(backups_);
+    lease_ = 0;
+  }
+  spdlog::warn("replica.demoted volume={} brick={} reason=\"{}\"", volume_.name(), brick_, reason);
+  served_.DisconnectClients(fmt::format("brick {} of volume {} is no longer its primary: {}", brick_, volume_.name(), reason));
+}
+
+}  // namespace shoal::server

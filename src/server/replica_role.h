@@ -1,0 +1,153 @@
+// ReplicaRole: what this server's brick of a replicated volume is in its replica set — primary,
+// backup, or out of sync — and the primary's half of the write path (DESIGN.md §5).
+//
+// A thread per role watches the replica set in etcd (replica_set.h) every `poll_ms`:
+//   - a backup in the in-sync set takes the primary role when no one holds it (the old
+//     primary's lease ran out or it handed the role over), under its own lease (epoch + 1);
+//   - the primary renews its lease, and stops acknowledging anything the moment it can no
+//     longer be sure it holds it (`lease_valid_until_`): a frozen or cut-off primary fences
+//     itself, and the backups refuse what it forwards once another brick holds the role;
+//   - a brick outside the in-sync set refuses clients: it never serves reads nor becomes primary
+//     until a heal brings it back.
+//
+// The primary applies each change locally and forwards it to every other in-sync brick, in the
+// order applied (Change), and acknowledges it only when every one of them applied it with the
+// same result. A backup that misses the deadline, answers differently or lost its connection is
+// first removed from the in-sync set by a committed compare-and-swap (epoch + 1); a change that
+// leaves fewer than min_in_sync bricks is refused.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "common/status.h"
+#include "coord/etcd_client.h"
+#include "net/client_transport.h"
+#include "proto/shoal.pb.h"
+#include "server/replica_set.h"
+
+namespace shoal::server {
+
+class ServedVolume;
+
+struct ReplicaRoleOptions {
+  std::string server_name;        // this server, host:port as in the volume's bricks
+  int poll_ms = 100;              // how often etcd is asked; bounds how late a failover starts
+  int lease_ttl_s = 1;            // the primary's etcd lease
+  int backup_deadline_ms = 1000;  // a backup that has not applied a change by then leaves the in-sync set
+};
+
+class ReplicaRole {
+ public:
+  enum class State { kStarting, kBackup, kPrimary, kOutOfSync };
+
+  ReplicaRole(ReplicaRoleOptions options, proto::Volume volume, uint32_t brick, ServedVolume& served,
+              std::function<std::shared_ptr<coord::EtcdClient>()> etcd);
+  ~ReplicaRole();  // Stop()
+  // Stops watching etcd; a primary hands its role over (a planned stop: another brick takes it
+  // at once). Afterwards the brick is neither primary nor in sync. Idempotent.
+  void Stop();
+  ReplicaRole(const ReplicaRole&) = delete;
+  ReplicaRole& operator=(const ReplicaRole&) = delete;
+
+  uint32_t brick() const { return brick_; }
+  State state() const;
+  // "primary", "in-sync", "out-of-sync" (and "starting" before etcd first answered).
+  std::string StateName() const;
+  proto::ReplicaSet replica_set() const;
+  proto::LogPosition applied() const;
+
+  // Whether a client's connection of `role` may be served now; kNotPrimary saying why if not.
+  Status AdmitClient(proto::HelloRole role) const;
+  // Whether the primary of `epoch` may forward changes here (backup side).
+  Status AdmitReplication(uint64_t epoch);
+  // Backup side, for each forwarded change: the primary of `epoch` still holds the role here and
+  // `position` follows the last change applied; records it as applied when `applied` is called.
+  Status CheckForwarded(uint64_t epoch, const proto::LogPosition& position) const;
+  void NoteApplied(const proto::LogPosition& position);
+
+  // The primary's side of one change: holds the volume's order, so that changes reach every
+  // backup in the order they were applied here. Forward sends the change and lets the order go;
+  // Finish waits for the backups.
+  class Change {
+   public:
+    Change(Change&& other) noexcept
+        : role_(std::exchange(other.role_, nullptr)), order_(std::move(other.order_)), fan_out_(std::move(other.fan_out_)) {}
+    Change& operator=(Change&&) = delete;
+    ~Change();  // the change is over: a planned stop waits for this
+    // Sends `forward` (its position is filled in) to every in-sync backup.
+    void Forward(proto::ReplicateRequest forward, const net::Bulk& trailer, const proto::Response& local);
+    // Waits for the backups' answers; removes the bricks that failed from the in-sync set. Ok if
+    // the change may be acknowledged.
+    Status Finish();
+
+   private:
+    friend class ReplicaRole;
+    struct FanOut;
+    Change(ReplicaRole& role, std::unique_lock<std::timed_mutex> order) : role_(&role), order_(std::move(order)) {}
+    ReplicaRole* role_;
+    std::unique_lock<std::timed_mutex> order_;
+    std::shared_ptr<FanOut> fan_out_;
+  };
+  // Starts a change on the primary: kNotPrimary if this brick is not (or may no longer be) the
+  // primary, kUnavailable if fewer than min_in_sync bricks are in sync.
+  Result<Change> BeginChange();
+
+ private:
+  struct Backup {
+    uint32_t brick = 0;
+    std::unique_ptr<net::ClientTransport> transport;
+    uint64_t generation = 0;  // of the connection the role was set up on: any reconnect means missed changes
+  };
+  using Clock = std::chrono::steady_clock;
+
+  std::string StateNameLocked() const;
+  void Run();
+  void Tick();
+  void Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry);
+  // Connects to the backups of `entry` and drops those that cannot follow; false if it failed.
+  bool BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry);
+  void Demote(const std::string& reason);
+  void Observe(const ReplicaSetEntry& entry);
+  // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
+  Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
+  Status CheckLease() const;  // with mutex_ held
+  std::unique_ptr<net::ClientTransport> ConnectBackup(uint32_t brick, uint64_t epoch, std::string* error);
+
+  const ReplicaRoleOptions options_;
+  const proto::Volume volume_;
+  const uint32_t brick_;
+  ServedVolume& served_;
+  const std::function<std::shared_ptr<coord::EtcdClient>()> etcd_;
+
+  std::timed_mutex order_mutex_;  // held from a change's local apply until it is sent to every backup
+  std::mutex role_mutex_;   // one change of role or in-sync set at a time
+  mutable std::mutex mutex_;  // guards everything below
+  State state_ = State::kStarting;
+  ReplicaSetEntry entry_;
+  int64_t lease_ = 0;
+  Clock::time_point lease_valid_until_{};
+  Clock::time_point next_keep_alive_{};
+  std::map<uint32_t, std::shared_ptr<Backup>> backups_;  // the primary's connections, by brick
+  proto::LogPosition applied_;  // the last change applied here (as backup or primary)
+  int changes_in_flight_ = 0;   // begun and not yet answered
+  bool resigning_ = false;      // a planned stop: no change begins
+  std::condition_variable changes_done_;
+  uint64_t lsn_ = 0;            // the primary's last assigned
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_requested_;
+  bool stopping_ = false;  // guarded by stop_mutex_
+  std::thread thread_;
+};
+
+}  // namespace shoal::server

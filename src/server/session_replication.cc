@@ -1,0 +1,184 @@
+// The session's part of replication (DESIGN.md §5): on the primary, a change is applied here and
+// forwarded to the backups through ReplicaRole; on a backup, the changes a primary forwards are
+// applied one after another, in the order it sent them.
+#include <fcntl.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "server/session.h"
+
+namespace shoal::server {
+namespace {
+
+void AddTimes(proto::ReplicateRequest& forward, uint64_t node, const proto::Attr& attr) {
+  auto* times = forward.add_times();
+  times->set_node(node);
+  times->set_atime_ns(attr.atime_ns());
+  times->set_mtime_ns(attr.mtime_ns());
+}
+
+// The attributes of the object a successful change created or changed, from its answer.
+const proto::Attr* AnsweredAttr(const proto::Response& r) {
+  switch (r.op_case()) {
+    case proto::Response::kSetAttr: return &r.set_attr().attr();
+    case proto::Response::kMakeNode: return &r.make_node().entry().attr();
+    case proto::Response::kSymlink: return &r.symlink().entry().attr();
+    case proto::Response::kLink: return &r.link().entry().attr();
+    case proto::Response::kCreate: return &r.create().entry().attr();
+    case proto::Response::kOpen: return &r.open().attr();
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+bool Session::Forwards(const proto::Request& request) {
+  switch (request.op_case()) {
+    case proto::Request::kSetAttr:
+    case proto::Request::kMakeNode:
+    case proto::Request::kSymlink:
+    case proto::Request::kLink:
+    case proto::Request::kRemove:
+    case proto::Request::kRename:
+    case proto::Request::kCreate:
+    case proto::Request::kWrite:
+    case proto::Request::kSetXattr:
+    case proto::Request::kRemoveXattr:
+    case proto::Request::kFallocate:
+      return true;
+    case proto::Request::kOpen:
+      return (request.open().flags() & O_ACCMODE) != O_RDONLY || (request.open().flags() & O_TRUNC);
+    // The backups hold the files the primary opened for writing: they close and sync them too.
+    case proto::Request::kRelease:
+    case proto::Request::kFsync: {
+      auto handle = FindHandle(request.has_release() ? request.release().handle() : request.fsync().handle());
+      return handle && handle->replicated;
+    }
+    default:
+      return false;
+  }
+}
+
+Session::Answer Session::HandleReplicated(const proto::Request& request, const net::Bulk& trailer) {
+  auto change = role_->BeginChange();
+  if (!change.ok()) return {.response = proto::ErrorResponse(change.status())};
+  Answer answer = HandleLocal(request, trailer);
+  if (answer.response.status() != 0) {
+    (void)change->Finish();  // nothing changed here, so nothing goes to the backups
+    return answer;
+  }
+  proto::ReplicateRequest forward;
+  *forward.mutable_request() = request;
+  storage::Brick& brick = *brick_.load();
+  // What the backups must make identical: the ids of created objects, the handles they open (kept
+  // there under the primary's numbers), and the times this brick gave the objects changed.
+  const proto::Attr* attr = AnsweredAttr(answer.response);
+  uint64_t handle = 0;
+  if (answer.response.has_open()) handle = answer.response.open().handle();
+  if (answer.response.has_create()) handle = answer.response.create().handle();
+  if (handle != 0) {
+    forward.set_handle(handle);
+    if (auto open = FindHandle(handle)) open->replicated = true;
+  }
+  if (request.has_make_node() || request.has_symlink() || request.has_create()) forward.set_node_id(attr->ino());
+  if (attr) AddTimes(forward, attr->ino(), *attr);
+  auto parent_times = [&](uint64_t parent) {
+    if (auto dir = brick.GetAttr(parent); dir.ok()) AddTimes(forward, parent, *dir);
+  };
+  switch (request.op_case()) {
+    case proto::Request::kMakeNode: parent_times(request.make_node().parent()); break;
+    case proto::Request::kSymlink: parent_times(request.symlink().parent()); break;
+    case proto::Request::kCreate: parent_times(request.create().parent()); break;
+    case proto::Request::kLink: parent_times(request.link().new_parent()); break;
+    case proto::Request::kRemove: parent_times(request.remove().parent()); break;
+    case proto::Request::kRename:
+      parent_times(request.rename().parent());
+      if (request.rename().new_parent() != request.rename().parent()) parent_times(request.rename().new_parent());
+      break;
+    case proto::Request::kWrite:
+    case proto::Request::kFallocate: {
+      auto open = FindHandle(request.has_write() ? request.write().handle() : request.fallocate().handle());
+      if (open) {
+        if (auto changed = brick.GetAttr(open->node); changed.ok()) AddTimes(forward, open->node, *changed);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  change->Forward(std::move(forward), trailer, answer.response);
+  if (Status replicated = change->Finish(); !replicated.ok()) {
+    spdlog::warn("session.not_replicated peer={} volume={} op={} error=\"{}\"", connection_->peer(), volume_name_,
+                 static_cast<int>(request.op_case()), replicated.ToString());
+    if (handle != 0) DropHandle(handle);
+    return {.response = proto::ErrorResponse(replicated)};
+  }
+  return answer;
+}
+
+Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer) {
+  if (Status current = role_->CheckForwarded(replication_epoch_, forward.position()); !current.ok()) {
+    spdlog::warn("session.replication_refused peer={} volume={} error=\"{}\"", connection_->peer(), volume_name_,
+                 current.ToString());
+    return {.response = proto::ErrorResponse(current)};
+  }
+  const proto::Request& request = forward.request();
+  assign_id_ = forward.node_id();
+  Answer answer = HandleLocal(request, trailer);
+  assign_id_ = 0;
+  // Kept under the primary's number, which is what its next requests on the file carry.
+  uint64_t local = 0;
+  if (answer.response.has_open()) local = answer.response.open().handle();
+  if (answer.response.has_create()) local = answer.response.create().handle();
+  if (local != 0 && forward.handle() != 0) {
+    std::lock_guard lock(mutex_);
+    auto node = handles_.extract(local);
+    node.key() = forward.handle();
+    node.mapped()->replicated = true;
+    handles_.insert(std::move(node));
+  }
+  if (answer.response.status() == 0) {
+    storage::Brick& brick = *brick_.load();
+    for (const proto::NodeTimes& times : forward.times()) {
+      Status set = request.has_symlink() && times.node() == forward.node_id()
+                       ? brick.SetTimes(times.node(), times.atime_ns(), times.mtime_ns(), request.symlink().parent(),
+                                        request.symlink().name())
+                       : brick.SetTimes(times.node(), times.atime_ns(), times.mtime_ns());
+      if (!set.ok()) {
+        answer.response = proto::ErrorResponse(set);
+        break;
+      }
+    }
+  }
+  role_->NoteApplied(forward.position());
+  proto::Response response;
+  *response.mutable_replicate()->mutable_response() = std::move(answer.response);
+  return {.response = std::move(response)};
+}
+
+void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer) {
+  {
+    std::lock_guard lock(in_order_mutex_);
+    in_order_.push_back({.id = id, .request = std::move(request), .trailer = std::move(trailer)});
+    if (in_order_running_) return;
+    in_order_running_ = true;
+  }
+  workers_.Post([self = shared_from_this()] {
+    for (;;) {
+      InOrder next;
+      {
+        std::lock_guard lock(self->in_order_mutex_);
+        if (self->in_order_.empty()) {
+          self->in_order_running_ = false;
+          return;
+        }
+        next = std::move(self->in_order_.front());
+        self->in_order_.pop_front();
+      }
+      self->Serve(next.id, next.request, next.trailer);
+    }
+  });
+}
+
+}  // namespace shoal::server
