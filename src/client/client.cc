@@ -66,6 +66,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
       .connect_timeout_ms = options.connect_timeout_ms,
       .give_up_ms = options.give_up_ms,
   };
+  if (options.replicated) {
+    transport.ping_interval_ms = 250;
+    transport.silence_ms = 1000;
+    transport.backoff_max_ms = 200;
+  }
   auto* hello = transport.hello.mutable_hello();
   hello->set_protocol_version(kProtocolVersion);
   hello->set_volume(options.volume);

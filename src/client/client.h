@@ -34,6 +34,9 @@ struct ClientOptions {
   std::string client_name;        // for the server's logs
   int connect_timeout_ms = 3000;
   int give_up_ms = 5000;          // how long an operation waits for a lost server
+  // A replicated volume: the servers are its bricks' and the client follows the primary role
+  // among them, noticing a silent primary within ~1 s (DESIGN.md §5, failover within 2 s).
+  bool replicated = false;
 };
 
 // An open file or directory as the client knows it.

@@ -60,6 +60,7 @@ int Serve(const MountOptions& options, Report& report) {
       .client_name = Hostname(),
       .connect_timeout_ms = options.connect_timeout_ms,
       .give_up_ms = options.give_up_ms,
+      .replicated = volume.ok() && volume->bricks_size() > 1,
   });
   if (!client.ok()) {
     report.Send(fmt::format("cannot mount {}:/{}: {}", options.servers.front().ToString(), options.volume,

@@ -101,7 +101,7 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
     timer.expires_after(std::chrono::milliseconds(backoff_ms));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    backoff_ms = std::exchange(retry_now_, false) ? 50 : std::min(backoff_ms * 2, 1000);
+    backoff_ms = std::exchange(retry_now_, false) ? 50 : std::min(backoff_ms * 2, options_.backoff_max_ms);
   }
   connecting_ = false;
   retry_timer_ = nullptr;
@@ -195,8 +195,14 @@ void ClientTransport::OnFrame(Frame frame) {
     Status status = decoded.ok() ? proto::StatusOf(*decoded) : decoded.status();
     if (!status.ok()) {
       last_error_ = status.message();
-      spdlog::warn("transport.hello_refused error=\"{}\"", status.ToString());
-      if (first_connect_) {
+      // A brick that is not its volume's primary (now): the next address may be.
+      const bool try_next = status.code() == Code::kNotPrimary;
+      if (try_next) {
+        spdlog::debug("transport.not_primary error=\"{}\"", status.ToString());
+      } else {
+        spdlog::warn("transport.hello_refused error=\"{}\"", status.ToString());
+      }
+      if (first_connect_ && !try_next) {
         // A definite refusal (no such volume): no point in retrying the first connect.
         auto done = std::exchange(first_connect_, nullptr);
         done(status);
@@ -220,6 +226,14 @@ void ClientTransport::OnFrame(Frame frame) {
   }
   auto it = pending_.find(id);
   if (it == pending_.end()) return;  // answered after we gave up on it
+  if (decoded.ok() && decoded->status() == static_cast<uint32_t>(Code::kNotPrimary) && connection_) {
+    // The brick lost its primary role before it applied the request: send it again to whichever
+    // brick holds the role now.
+    spdlog::info("transport.not_primary server={} error=\"{}\"", connection_->peer(), decoded->message());
+    it->second.sent = false;
+    connection_->Close("the server is no longer its volume's primary");
+    return;
+  }
   Callback done = std::move(it->second.done);
   const bool raced = it->second.pushes_at_send != pushes_received_;
   pending_.erase(it);

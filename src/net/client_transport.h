@@ -47,6 +47,7 @@ struct TransportOptions {
   int give_up_ms = 5000;
   int ping_interval_ms = 1000;
   int silence_ms = 4000;
+  int backoff_max_ms = 1000;  // the longest wait between rounds of reconnecting
 };
 
 struct Reply {
