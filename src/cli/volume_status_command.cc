@@ -25,6 +25,19 @@ nlohmann::json StatusJson(const proto::VolumeStatusResponse& status) {
                         {"bricks", nlohmann::json::array()},
                         {"stale", status.staleness().stale()}};
   for (const auto& brick : status.bricks()) out["bricks"].push_back(BrickStatusJson(brick));
+  if (status.has_replica_set()) {
+    const proto::ReplicaSet& set = status.replica_set();
+    auto server_of = [&](int64_t brick) {
+      return brick >= 0 && brick < status.volume().bricks_size() ? nlohmann::json(status.volume().bricks(brick).server())
+                                                                 : nlohmann::json(nullptr);
+    };
+    nlohmann::json in_sync = nlohmann::json::array();
+    for (uint32_t brick : set.in_sync()) in_sync.push_back(server_of(brick));
+    out["replica_set"] = {{"epoch", set.epoch()},
+                          {"primary", server_of(set.primary())},
+                          {"in_sync", in_sync},
+                          {"min_in_sync", set.min_in_sync()}};
+  }
   return out;
 }
 
@@ -39,6 +52,9 @@ void PrintStatus(const proto::VolumeStatusResponse& status) {
                                                     : "-"});
   }
   PrintTable({"BRICK", "STATE", "CLIENTS", "PID", "FREE"}, rows);
+  if (status.has_replica_set())
+    fmt::print("\nEpoch {}: {} of {} bricks in sync, writes need at least {}\n", status.replica_set().epoch(),
+               status.replica_set().in_sync_size(), status.volume().bricks_size(), status.replica_set().min_in_sync());
   for (const auto& brick : status.bricks())
     if (!brick.reason().empty()) fmt::print("\n{}:{}: {}\n", brick.server(), brick.path(), brick.reason());
 }
@@ -74,7 +90,9 @@ void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& o
   status->add_option("name", args->name, "the volume (default: every volume)");
   status->add_flag("--json", args->json,
                    "print JSON: {name, state, bricks: [{server, path, state, reason, clients, pid, bytes_total, "
-                   "bytes_free}]}; without NAME, {\"volumes\": [...]} of those");
+                   "bytes_free}], replica_set: {epoch, primary, in_sync: [server...], min_in_sync}} (a brick's state: "
+                   "online, offline, error, down; replicated: primary, in-sync, out-of-sync); without NAME, "
+                   "{\"volumes\": [...]} of those");
   status->callback([args, &globals, &outcome] {
     std::vector<std::string> names = {args->name};
     if (args->name.empty()) {

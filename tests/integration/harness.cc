@@ -105,6 +105,11 @@ bool Server::Start(uint16_t port) {
   std::vector<std::string> argv = {ShoaldPath(), "--data-dir", data_dir_, "--listen",
                                    host_ + ":" + std::to_string(port), "--log-level", "warn"};
   if (serve_volume_) argv.insert(argv.end(), {"--volume", volume_ + "=" + brick_});
+  // SHOAL_TEST_LOG_DIR=DIR keeps each server's log (at info level) in DIR, for looking into a failure.
+  if (const char* logs = std::getenv("SHOAL_TEST_LOG_DIR"); logs != nullptr && *logs != '\0') {
+    argv.back() = "info";
+    argv.insert(argv.end(), {"--log-file", std::string(logs) + "/shoald-" + host_ + "-" + std::to_string(port) + ".log"});
+  }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   pid_ = Spawn(argv, &out_fd, &err_fd);
   if (pid_ < 0) return false;

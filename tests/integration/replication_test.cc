@@ -1,0 +1,309 @@
+// Replicated volumes on a pool of three real shoald (pool_fixture.h): every change lands on every
+// in-sync brick, identical down to node ids and times (the convergence checker); the primary is
+// killed, frozen or stopped while a client writes, and the client goes on with every
+// acknowledged write kept; a backup that falls out stays out and is never read from.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "tests/integration/convergence.h"
+#include "tests/integration/pool_fixture.h"
+
+namespace shoal::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class ReplicationTest : public ThreePoolServers {
+ protected:
+  void SetUp() override {
+    ThreePoolServers::SetUp();
+    Probe(1, 2);
+    Probe(1, 3);
+  }
+  std::string Brick(int i) {
+    std::string path = dir_.path() + "/brick" + std::to_string(i);
+    ::mkdir(path.c_str(), 0755);
+    return path;
+  }
+  // Creates and starts `www` with one brick on each of `servers`.
+  void CreateAndStart(std::vector<int> servers, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"volume", "create", "www", "replica", std::to_string(servers.size())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    for (int i : servers) args.push_back(Name(i) + ":" + Brick(i));
+    args.push_back("force");
+    CommandResult created = Shoal(1, args);
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+    created_err_ = created.err;
+    CommandResult started = Shoal(1, {"volume", "start", "www"});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+  }
+  std::string MountPoint(const std::string& name) {
+    std::string path = dir_.path() + "/" + name;
+    ::mkdir(path.c_str(), 0755);
+    return path;
+  }
+  // `volume status www --json` through the first server of `via` that answers.
+  nlohmann::json Status(std::vector<int> via = {1, 2, 3}) {
+    for (int v : via) {
+      CommandResult result = Shoal(v, {"volume", "status", "www", "--json"});
+      if (result.exit_code == 0) return nlohmann::json::parse(result.out);
+    }
+    return nlohmann::json();
+  }
+  // Brick states by server number (1..3), e.g. {1: "primary", 2: "in-sync"}.
+  std::map<int, std::string> States(std::vector<int> via = {1, 2, 3}) {
+    std::map<int, std::string> states;
+    nlohmann::json status = Status(via);
+    for (const auto& brick : status["bricks"])
+      for (int i = 1; i <= 3; ++i)
+        if (brick["server"] == Name(i)) states[i] = brick["state"];
+    return states;
+  }
+  // Waits (polling, bounded) until exactly one brick is primary; its server number, or 0.
+  int WaitForPrimary(std::vector<int> via = {1, 2, 3}, int except = 0) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      for (const auto& [server, state] : States(via))
+        if (state == "primary" && server != except) return server;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+  std::vector<std::string> Bricks(std::vector<int> servers) {
+    std::vector<std::string> paths;
+    for (int i : servers) paths.push_back(Brick(i));
+    return paths;
+  }
+
+  std::string created_err_;
+};
+
+// A client that creates, writes and fsyncs one small file after another, remembering which were
+// acknowledged (close returned 0) and every error it saw.
+class Writer {
+ public:
+  explicit Writer(std::string dir) : dir_(std::move(dir)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Writer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int acknowledged() const { return acknowledged_.load(); }
+  // Waits until `more` further writes were acknowledged (bounded: 30 s).
+  bool WaitFor(int more) {
+    const int target = acknowledged() + more;
+    for (int i = 0; i < 3000 && acknowledged() < target; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return acknowledged() >= target;
+  }
+  std::vector<std::string> errors() {
+    std::lock_guard lock(mutex_);
+    return errors_;
+  }
+  static std::string Content(int i) { return "write " + std::to_string(i) + std::string(100 + i % 900, 'x'); }
+
+ private:
+  void Run() {
+    for (int i = 0; !stop_; ++i) {
+      const std::string path = dir_ + "/f" + std::to_string(i);
+      const std::string content = Content(i);
+      int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+      bool ok = fd >= 0 && ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                ::fsync(fd) == 0;
+      const int err = errno;
+      if (fd >= 0 && ::close(fd) != 0) ok = false;
+      if (ok) {
+        acknowledged_ = i + 1;
+      } else {
+        std::lock_guard lock(mutex_);
+        errors_.push_back(path + ": " + std::strerror(err));
+        return;  // the files after an error would be a different test
+      }
+    }
+  }
+  const std::string dir_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  std::mutex mutex_;
+  std::vector<std::string> errors_;
+  std::thread thread_;
+};
+
+// Every file the writer was told it wrote is there, whole.
+void ExpectAcknowledgedWrites(const std::string& dir, int count) {
+  for (int i = 0; i < count; ++i) ASSERT_EQ(ReadFile(dir + "/f" + std::to_string(i)), Writer::Content(i)) << "f" << i;
+}
+
+TEST_F(ReplicationTest, EveryChangeLandsIdenticallyOnEveryBrick) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0) << Status().dump();
+  nlohmann::json status = Status();
+  EXPECT_GE(status["replica_set"]["epoch"].get<int>(), 1) << status.dump();
+  std::map<int, std::string> states = States();
+  EXPECT_EQ(std::count_if(states.begin(), states.end(), [](auto& s) { return s.second == "in-sync"; }), 2)
+      << status.dump();
+
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(3) + ":/www").exit_code, 0);
+  const std::string m = mount.path();
+  ASSERT_EQ(::mkdir((m + "/dir").c_str(), 0750), 0);
+  { std::ofstream(m + "/dir/a.txt") << "alpha"; }
+  { std::ofstream(m + "/big") << std::string(3 << 20, 'b'); }
+  ASSERT_EQ(::symlink("dir/a.txt", (m + "/link").c_str()), 0);
+  ASSERT_EQ(::link((m + "/dir/a.txt").c_str(), (m + "/hard").c_str()), 0);
+  ASSERT_EQ(::rename((m + "/big").c_str(), (m + "/dir/big").c_str()), 0);
+  ASSERT_EQ(::chmod((m + "/dir/a.txt").c_str(), 0600), 0);
+  ASSERT_EQ(::setxattr((m + "/hard").c_str(), "user.tag", "v1", 2, 0), 0);
+  ASSERT_EQ(::truncate((m + "/dir/big").c_str(), 1000), 0);
+  ASSERT_EQ(::mkfifo((m + "/fifo").c_str(), 0640), 0);
+  { std::ofstream(m + "/gone") << "x"; }
+  ASSERT_EQ(::unlink((m + "/gone").c_str()), 0);
+  {
+    std::ofstream append(m + "/dir/a.txt", std::ios::app);
+    append << " and more";
+  }
+  EXPECT_EQ(ReadFile(m + "/hard"), "alpha and more");
+
+  EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3})), IsEmpty());
+  EXPECT_EQ(ReadFile(Brick(1) + "/dir/a.txt"), "alpha and more");
+}
+
+TEST_F(ReplicationTest, PrimaryKilledTheClientGoesOnWithEveryAcknowledgedWrite) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int other = primary == 1 ? 2 : 1;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(other) + ":/www", "backup-servers=" + Name(6 - primary - other)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+
+  servers_[primary - 1]->Kill(SIGKILL);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+
+  std::vector<int> survivors;
+  for (int i = 1; i <= 3; ++i)
+    if (i != primary) survivors.push_back(i);
+  const int next = WaitForPrimary(survivors);
+  EXPECT_NE(next, 0);
+  std::map<int, std::string> states = States(survivors);
+  EXPECT_EQ(states[primary], "down");
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+  EXPECT_THAT(test::CompareBricks(Bricks(survivors)), IsEmpty());
+
+  // Back again, the old primary stays out of the in-sync set: it may hold a change no one else has.
+  ASSERT_TRUE(servers_[primary - 1]->Start(port_)) << servers_[primary - 1]->error();
+  for (int attempt = 0; attempt < 50 && States()[primary] != "out-of-sync"; ++attempt)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(States()[primary], "out-of-sync") << Status().dump();
+}
+
+TEST_F(ReplicationTest, PrimaryFrozenIsReplacedAndFencedWhenItWakes) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int other = primary == 1 ? 2 : 1;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(other) + ":/www", "backup-servers=" + Name(6 - primary - other)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+
+  servers_[primary - 1]->Kill(SIGSTOP);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  servers_[primary - 1]->Kill(SIGCONT);
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+
+  std::vector<int> survivors;
+  for (int i = 1; i <= 3; ++i)
+    if (i != primary) survivors.push_back(i);
+  for (int attempt = 0; attempt < 50 && States()[primary] != "out-of-sync"; ++attempt)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::map<int, std::string> states = States();
+  EXPECT_EQ(states[primary], "out-of-sync") << Status().dump();
+  EXPECT_EQ(std::count_if(states.begin(), states.end(), [](auto& s) { return s.second == "primary"; }), 1);
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+  EXPECT_THAT(test::CompareBricks(Bricks(survivors)), IsEmpty());
+}
+
+TEST_F(ReplicationTest, BackupKilledLeavesTheInSyncSetAndWritesGoOn) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int backup = primary == 3 ? 2 : 3;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(primary) + ":/www").exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  servers_[backup - 1]->Kill(SIGKILL);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+
+  nlohmann::json status = Status({primary});
+  EXPECT_EQ(status["replica_set"]["in_sync"].size(), 2u) << status.dump();
+  ASSERT_TRUE(servers_[backup - 1]->Start(port_)) << servers_[backup - 1]->error();
+  for (int attempt = 0; attempt < 50 && States()[backup] != "out-of-sync"; ++attempt)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(States()[backup], "out-of-sync");
+  std::vector<int> in_sync;
+  for (int i = 1; i <= 3; ++i)
+    if (i != backup) in_sync.push_back(i);
+  EXPECT_THAT(test::CompareBricks(Bricks(in_sync)), IsEmpty());
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+}
+
+TEST_F(ReplicationTest, PlannedStopHandsThePrimaryRoleOver) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int other = primary == 1 ? 2 : 1;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(other) + ":/www", "backup-servers=" + Name(6 - primary - other)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20));
+  servers_[primary - 1]->Kill(SIGTERM);
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+  // Another brick took the role; the stopped one, which misses what is written now, left the
+  // in-sync set.
+  std::vector<int> survivors;
+  for (int i = 1; i <= 3; ++i)
+    if (i != primary) survivors.push_back(i);
+  EXPECT_NE(WaitForPrimary(survivors), 0);
+  nlohmann::json status = Status(survivors);
+  EXPECT_EQ(status["replica_set"]["in_sync"].size(), 2u) << status.dump();
+  EXPECT_THAT(test::CompareBricks(Bricks(survivors)), IsEmpty());
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+}
+
+TEST_F(ReplicationTest, ReplicaTwoWithoutWitnessWarnsAtCreate) {
+  CreateAndStart({1, 2});
+  EXPECT_THAT(created_err_, HasSubstr("without a witness"));
+  EXPECT_EQ(WaitForPrimary(), 1);  // the first brick breaks ties: only it takes the role
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(3) + ":/www").exit_code, 0);
+  { std::ofstream(mount.path() + "/two") << "copies"; }
+  EXPECT_EQ(ReadFile(Brick(2) + "/two"), "copies");
+  EXPECT_THAT(test::CompareBricks(Bricks({1, 2})), IsEmpty());
+}
+
+}  // namespace
+}  // namespace shoal::testing
