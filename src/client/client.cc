@@ -78,11 +78,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   hello->set_client_name(options.client_name);
   hello->set_accepts_pushes(true);  // acknowledged at once unless someone handles them (transport)
   SHOAL_ASSIGN_OR_RETURN(auto connected, net::ClientTransport::Connect(std::move(transport)));
-  return std::unique_ptr<Client>(new Client(std::move(connected)));
+  return std::unique_ptr<Client>(new Client(std::move(connected), options.replicated));
 }
 
 void Client::Call(proto::Request request, net::Bulk trailer, Callback done) {
-  bool retry_safe = RetrySafe(request);
+  bool retry_safe = replicated_ || RetrySafe(request);
   transport_->Call(std::move(request), std::move(trailer), retry_safe,
                    [done = std::move(done)](Result<Reply> reply) { done(Checked(std::move(reply))); });
 }

@@ -86,10 +86,14 @@ class Client {
   void Release(std::shared_ptr<OpenFile> file);
 
  private:
-  explicit Client(std::unique_ptr<net::ClientTransport> transport) : transport_(std::move(transport)) {}
+  Client(std::unique_ptr<net::ClientTransport> transport, bool replicated)
+      : transport_(std::move(transport)), replicated_(replicated) {}
   void Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done);
 
   std::unique_ptr<net::ClientTransport> transport_;
+  // Every request may be resent: the bricks of a replicated volume remember the answers to the
+  // changes they applied by (client id, request id), so a resent change takes effect once.
+  const bool replicated_;
 };
 
 }  // namespace shoal::client

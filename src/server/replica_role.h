@@ -34,6 +34,7 @@
 #include "net/client_transport.h"
 #include "proto/shoal.pb.h"
 #include "server/replica_set.h"
+#include "server/reply_cache.h"
 
 namespace shoal::server {
 
@@ -60,6 +61,8 @@ class ReplicaRole {
   ReplicaRole& operator=(const ReplicaRole&) = delete;
 
   uint32_t brick() const { return brick_; }
+  // The answers to the changes this brick applied (as primary or backup).
+  ReplyCache& replies() { return replies_; }
   State state() const;
   // "primary", "in-sync", "out-of-sync" (and "starting" before etcd first answered).
   std::string StateName() const;
@@ -128,6 +131,7 @@ class ReplicaRole {
   const uint32_t brick_;
   ServedVolume& served_;
   const std::function<std::shared_ptr<coord::EtcdClient>()> etcd_;
+  ReplyCache replies_;
 
   std::timed_mutex order_mutex_;  // held from a change's local apply until it is sent to every backup
   std::mutex role_mutex_;   // one change of role or in-sync set at a time

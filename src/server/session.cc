@@ -154,7 +154,7 @@ void Session::Reply(uint64_t request_id, Answer answer) {
   connection_->Send(std::move(frame));
 }
 
-Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& trailer) {
+Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& trailer, uint64_t request_id) {
   if (request.has_hello()) return HandleHello(request.hello());
   if (IsAdminRequest(request)) return HandleAdmin(request);
   if (brick_.load() == nullptr)
@@ -171,7 +171,7 @@ Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& 
     if (Forwards(request)) {
       if (hello_role_ != proto::ROLE_PRIMARY)
         return {.response = proto::ErrorResponse(Status(Code::kNotPrimary, "changes go to the primary's connection"))};
-      return HandleReplicated(request, trailer);
+      return HandleReplicated(request, trailer, request_id);
     }
   }
   if (request.has_replicate())
@@ -241,6 +241,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     role_ = role;
     hello_role_ = hello.role();
     replication_epoch_ = hello.epoch();
+    client_id_ = hello.client_id();
     if (volume_ == nullptr && !(*served)->AddClient(connection_))
       return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
     volume_ = *served;

@@ -56,7 +56,8 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   void JoinCacheTracking(const proto::HelloRequest& hello, proto::HelloResponse& response);
   void LeaveCacheTracking();
   void OnPushAck(const net::Frame& frame);
-  Answer Handle(const proto::Request& request, const net::Bulk& trailer);
+  // `request_id`: the frame's, which a client keeps when it resends (exactly-once replication).
+  Answer Handle(const proto::Request& request, const net::Bulk& trailer, uint64_t request_id = 0);
   // Serves the request on this brick alone.
   Answer HandleLocal(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleHello(const proto::HelloRequest& hello);
@@ -68,7 +69,10 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   // Replication (session_replication.cc). Whether the primary forwards `request` to the backups.
   bool Forwards(const proto::Request& request);
   // The primary: applies a change here, forwards it, answers once the backups applied it.
-  Answer HandleReplicated(const proto::Request& request, const net::Bulk& trailer);
+  Answer HandleReplicated(const proto::Request& request, const net::Bulk& trailer, uint64_t request_id);
+  // A change applied before, sent again: its first answer, with the file opened again for this
+  // connection if it opened one.
+  Answer Repeated(const proto::Request& request, proto::Response first);
   // A backup: applies a change its primary forwarded.
   Answer ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer);
   // A backup serves its primary's requests one at a time, in the order sent.
@@ -100,6 +104,7 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   std::shared_ptr<ReplicaRole> role_;
   proto::HelloRole hello_role_ = proto::ROLE_PRIMARY;
   uint64_t replication_epoch_ = 0;
+  std::string client_id_;  // from hello
   storage::NodeId assign_id_ = 0;  // a backup applying a create: the id the primary gave it
   struct InOrder {
     uint64_t id = 0;

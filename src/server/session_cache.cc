@@ -175,7 +175,7 @@ void Session::OnPushAck(const net::Frame& frame) {
 // cached what it touched have dropped it.
 void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk& trailer) {
   const CacheTracker::SessionId session = cache_session_.load();
-  if (session == 0) return Reply(id, Handle(request, trailer));
+  if (session == 0) return Reply(id, Handle(request, trailer, id));
   const uint64_t since = cache_->Sequence();
   storage::NodeId handle_node = 0;
   if (uint64_t handle = HandleOf(request); handle != 0)
@@ -193,7 +193,7 @@ void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk&
       note(request.rename().new_parent(), request.rename().new_name());
     }
   }
-  Answer answer = Handle(request, trailer);
+  Answer answer = Handle(request, trailer, id);
   const auto now = CacheTracker::Clock::now();
   std::vector<CacheItem> granted = Granted(request, answer.response, handle_node);
   if (!granted.empty() && !cache_->Grant(session, granted, since, now)) answer.response.set_no_cache(true);

@@ -3,6 +3,8 @@
 // applied one after another, in the order it sent them.
 #include <fcntl.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -60,16 +62,25 @@ bool Session::Forwards(const proto::Request& request) {
   }
 }
 
-Session::Answer Session::HandleReplicated(const proto::Request& request, const net::Bulk& trailer) {
+Session::Answer Session::HandleReplicated(const proto::Request& request, const net::Bulk& trailer,
+                                          uint64_t request_id) {
   auto change = role_->BeginChange();
   if (!change.ok()) return {.response = proto::ErrorResponse(change.status())};
+  // Looked up in the volume's order: the first try cannot be half-way through meanwhile.
+  if (auto first = role_->replies().Find(client_id_, request_id)) {
+    { ReplicaRole::Change over = std::move(*change); }  // lets the order go
+    return Repeated(request, std::move(*first));
+  }
   Answer answer = HandleLocal(request, trailer);
+  role_->replies().Insert(client_id_, request_id, answer.response);
   if (answer.response.status() != 0) {
     (void)change->Finish();  // nothing changed here, so nothing goes to the backups
     return answer;
   }
   proto::ReplicateRequest forward;
   *forward.mutable_request() = request;
+  forward.set_client_id(client_id_);
+  forward.set_request_id(request_id);
   storage::Brick& brick = *brick_.load();
   // What the backups must make identical: the ids of created objects, the handles they open (kept
   // there under the primary's numbers), and the times this brick gave the objects changed.
@@ -152,9 +163,27 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
     }
   }
   role_->NoteApplied(forward.position());
+  role_->replies().Insert(forward.client_id(), forward.request_id(), answer.response);
   proto::Response response;
   *response.mutable_replicate()->mutable_response() = std::move(answer.response);
   return {.response = std::move(response)};
+}
+
+Session::Answer Session::Repeated(const proto::Request& request, proto::Response first) {
+  spdlog::info("session.repeated peer={} volume={} status={}", connection_->peer(), volume_name_, first.status());
+  if (first.status() != 0 || !(first.has_create() || first.has_open())) return {.response = std::move(first)};
+  // The handle of the first answer belonged to the connection that sent it (maybe to another
+  // primary): open the same file again, as it is now, without creating or truncating it.
+  proto::Request reopen;
+  const bool created = first.has_create();
+  reopen.mutable_open()->set_node(created ? first.create().entry().attr().ino() : request.open().node());
+  reopen.mutable_open()->set_flags((created ? request.create().flags() : request.open().flags()) &
+                                   ~(O_CREAT | O_EXCL | O_TRUNC));
+  Answer opened = HandleReplicated(reopen, nullptr, 0);
+  if (opened.response.status() != 0 || !created) return opened;
+  first.mutable_create()->set_handle(opened.response.open().handle());
+  *first.mutable_create()->mutable_entry()->mutable_attr() = opened.response.open().attr();
+  return {.response = std::move(first)};
 }
 
 void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer) {

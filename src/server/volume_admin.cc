@@ -141,6 +141,11 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
     auto address = ParseHostPort(given.server());
     if (!address.ok()) return Status(Code::kInvalidArgument, fmt::format("brick server: {}", address.status().message()));
     const std::string server = address->ToString();
+    if (std::any_of(volume.bricks().begin(), volume.bricks().end(), [&](const auto& b) { return b.server() == server; }))
+      return Status(Code::kInvalidArgument,
+                    fmt::format("two bricks on server {}: the copies of a replicated volume must be on different "
+                                "servers, or losing one server loses both",
+                                server));
     if (std::none_of(servers->begin(), servers->end(), [&](const auto& s) { return s.name() == server; }))
       return Status(Code::kNotFound, fmt::format("server {} is not in the pool (`shoal pool list`; add it with `shoal "
                                                  "peer probe {}`)", server, server));

@@ -212,9 +212,14 @@ TEST_F(VolumeTest, CreateRefusesBadInput) {
               HasSubstr("is not in the pool"));
   EXPECT_THAT(Refusal(1, {"volume", "create", "www", "replica", "2", b2, "force"}), HasSubstr("replica 2 needs 2 bricks"));
   EXPECT_THAT(Refusal(1, {"volume", "create", "www", b2, Name(3) + ":" + Brick(3), "force"}), HasSubstr("need `replica 2`"));
-  EXPECT_THAT(Refusal(1, {"volume", "create", "www", "replica", "3", Name(1) + ":" + Brick(1), b2,
+  EXPECT_THAT(Refusal(1, {"volume", "create", "www", "replica", "2", b2, Name(2) + ":" + Brick(2) + "-other", "force"}),
+              HasSubstr("on different servers"));
+  EXPECT_THAT(Refusal(1, {"volume", "create", "www", "replica", "3", "witness", Name(1), Name(1) + ":" + Brick(1), b2,
                           Name(3) + ":" + Brick(3), "force"}),
-              HasSubstr("replication is not yet available"));
+              HasSubstr("`replica 2` only"));
+  EXPECT_THAT(Refusal(1, {"volume", "create", "www", "replica", "2", "witness", "127.0.0.9:1", b2,
+                          Name(3) + ":" + Brick(3), "force"}),
+              HasSubstr("witness 127.0.0.9:1 is not in the pool"));
   EXPECT_THAT(Refusal(1, {"volume", "create", "b@d", b2, "force"}), HasSubstr("is not a volume name"));
   EXPECT_THAT(Refusal(1, {"volume", "create", "www", "no-colon-here", "force"}), HasSubstr("is not a brick"));
   EXPECT_TRUE(VolumeNames(1).empty());
