@@ -68,6 +68,9 @@ const std::vector<VolumeOption>& VolumeOptions() {
       {"auth.reject", "",
        "clients refused even if auth.allow lets them in: the same kind of list; empty for none"},
       {"read-only", "off", "on: every client sees the volume read-only (changes fail with EROFS)"},
+      {"min-in-sync", "auto",
+       "replicated volumes: a change is acknowledged only when at least this many bricks applied it, and "
+       "refused (EIO) rather than kept by fewer; auto: 2 of 3 bricks, 1 of 2"},
   };
   return options;
 }
@@ -87,6 +90,10 @@ Result<std::string> ValidateVolumeOption(std::string_view key, std::string_view 
     if (value == "off" || value == "false" || value == "no" || value == "0" || value == "disable")
       return std::string("off");
     return Status(Code::kInvalidArgument, fmt::format("{} is on or off, not '{}'", key, value));
+  }
+  if (key == "min-in-sync") {
+    if (value == "auto" || value == "1" || value == "2" || value == "3") return std::string(value);
+    return Status(Code::kInvalidArgument, fmt::format("min-in-sync is auto, 1, 2 or 3, not '{}'", value));
   }
   // auth.allow, auth.reject
   auto patterns = AddressPatterns::Parse(value);

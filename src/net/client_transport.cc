@@ -95,7 +95,8 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
       auto done = std::exchange(first_connect_, nullptr);
       connecting_ = false;
       retry_timer_ = nullptr;
-      done(Status(Code::kUnavailable, "cannot reach " + last_error_));
+      // A server that answered and refused says why (not primary yet, no such volume yet).
+      done(Status(last_refusal_ == Code::kOk ? Code::kUnavailable : last_refusal_, "cannot reach " + last_error_));
       co_return;
     }
     timer.expires_after(std::chrono::milliseconds(backoff_ms));
@@ -113,6 +114,7 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
   auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Status(Code::kUnavailable, ec.message());
+  last_refusal_ = Code::kOk;
   tcp::socket socket(io_);
   asio::steady_timer timeout(io_);
   timeout.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
@@ -195,6 +197,7 @@ void ClientTransport::OnFrame(Frame frame) {
     Status status = decoded.ok() ? proto::StatusOf(*decoded) : decoded.status();
     if (!status.ok()) {
       last_error_ = status.message();
+      last_refusal_ = status.code();
       // A brick that is not its volume's primary (now): the next address may be.
       const bool try_next = status.code() == Code::kNotPrimary;
       if (try_next) {

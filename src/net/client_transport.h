@@ -124,6 +124,7 @@ class ClientTransport {
   Clock::time_point last_heard_ = Clock::now();
   Clock::time_point down_since_ = Clock::now();
   std::string last_error_;
+  Code last_refusal_ = Code::kOk;  // the last address tried refused the hello with this
   asio::steady_timer* retry_timer_ = nullptr;  // ConnectLoop's backoff; cancelled to retry now
   asio::steady_timer* hello_wait_ = nullptr;   // TryConnect's wait for the hello's answer
   bool retry_now_ = false;

@@ -32,6 +32,11 @@ std::vector<std::string> SomeEntries(const std::string& path, size_t max) {
 Result<proto::BrickCheckResponse> VolumeAdmin::CheckBrick(const proto::BrickCheckRequest& request) {
   const std::string& path = request.path();
   const std::string where = fmt::format("{}:{}", pool_.name(), path);
+  if (options_.witness)
+    return Status(Code::kInvalidArgument,
+                  fmt::format("server {} is a witness (shoald --witness): it holds no bricks; name it as a volume's "
+                              "`witness` instead",
+                              pool_.name()));
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT)

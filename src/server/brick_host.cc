@@ -35,6 +35,7 @@ BrickHost::~BrickHost() {
 
 Status BrickHost::Refresh() {
   std::lock_guard refreshing(refresh_mutex_);
+  if (options_.witness) return Status::Ok();  // volume create gives a witness no bricks
   // Serializable: served from this server's own etcd member, so bricks keep being served (and
   // newly started ones are served) while the pool has no quorum.
   auto records = ReadVolumes(*etcd_(), /*serializable=*/true);
@@ -48,8 +49,9 @@ Status BrickHost::Refresh() {
       if (brick.server() != options_.server_name) continue;
       wanted.insert(volume.name());
       std::map<std::string, std::string> options(volume.options().begin(), volume.options().end());
-      if (!volumes_.Serve(volume.name(), brick.path(), options).ok()) continue;  // logged and remembered
+      if (!volumes_.Serve(volume.name(), brick.path(), options, volume.bricks_size() > 1).ok()) continue;  // logged
       auto served = volumes_.Find(volume.name());
+      if (served.ok() && (*served)->role()) (*served)->role()->UpdateVolume(volume);
       if (volume.bricks_size() > 1 && served.ok() && !(*served)->role())
         (*served)->SetRole(std::make_shared<ReplicaRole>(ReplicaRoleOptions{.server_name = options_.server_name}, volume,
                                                          static_cast<uint32_t>(index), **served, etcd_));

@@ -23,6 +23,7 @@ namespace shoal::server {
 struct BrickHostOptions {
   std::string server_name;  // this server's name in the pool, host:port
   int poll_ms = 3000;
+  bool witness = false;  // shoald --witness: serves no bricks
 };
 
 class BrickHost {

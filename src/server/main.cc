@@ -41,6 +41,7 @@ struct Options {
   std::string log_level = "info";
   int workers = 16;
   int push_ack_timeout_ms = 1000;
+  bool witness = false;
 };
 
 // A TCP port on `host` that nothing listens on now (for the etcd member of a server on port 0).
@@ -91,6 +92,9 @@ int main(int argc, char** argv) {
                  "shoald runs one, data in DATA_DIR/etcd, on the listen address with ports listen+1 (clients) "
                  "and listen+2 (peers), e.g. 24101 and 24102")
       ->delimiter(',');
+  app.add_flag("--witness", options.witness,
+               "an etcd member and nothing else: it holds no bricks, and breaks ties for replica 2 volumes "
+               "(`shoal volume create NAME replica 2 witness THIS-SERVER ...`)");
   app.add_option("--log-file", options.log_file, "log to this file instead of stderr");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")->capture_default_str();
   app.add_option("--workers", options.workers, "threads doing disk work")->capture_default_str()->check(CLI::Range(1, 1024));
@@ -207,9 +211,10 @@ int main(int argc, char** argv) {
   }
   // The pool's volumes whose bricks are here are served before the server says it is ready.
   brick_host = std::make_unique<shoal::server::BrickHost>(
-      shoal::server::BrickHostOptions{.server_name = pool->name()}, volumes, [&pool] { return pool->Etcd(); });
-  volume_admin = std::make_unique<shoal::server::VolumeAdmin>(shoal::server::VolumeAdminOptions{}, *pool, volumes,
-                                                              *brick_host);
+      shoal::server::BrickHostOptions{.server_name = pool->name(), .witness = options.witness}, volumes,
+      [&pool] { return pool->Etcd(); });
+  volume_admin = std::make_unique<shoal::server::VolumeAdmin>(
+      shoal::server::VolumeAdminOptions{.witness = options.witness}, *pool, volumes, *brick_host);
   admin = {.pool = pool.get(), .volumes = volume_admin.get()};
   serving_admin = &admin;
   spdlog::info("server.ready listen={}", where->ToString());

@@ -20,6 +20,8 @@ constexpr uint32_t kProtocolVersion = 1;
 constexpr auto kResignWait = std::chrono::seconds(2);
 // How long a new primary tries to reach each backup: well within its first lease.
 constexpr int kConnectBackupMs = 300;
+// How long a new primary waits for a backup whose server answers but does not serve it yet.
+constexpr auto kStartingBackupWait = std::chrono::seconds(3);
 
 std::vector<uint32_t> Without(const proto::ReplicaSet& set, const std::map<uint32_t, std::string>& gone) {
   std::vector<uint32_t> in_sync;
@@ -47,7 +49,8 @@ struct ReplicaRole::Change::FanOut {
 
 ReplicaRole::ReplicaRole(ReplicaRoleOptions options, proto::Volume volume, uint32_t brick, ServedVolume& served,
                          std::function<std::shared_ptr<coord::EtcdClient>()> etcd)
-    : options_(std::move(options)), volume_(std::move(volume)), brick_(brick), served_(served), etcd_(std::move(etcd)) {
+    : options_(std::move(options)), volume_(volume), brick_(brick), served_(served), etcd_(std::move(etcd)) {
+  current_ = std::move(volume);
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -78,10 +81,20 @@ void ReplicaRole::Stop() {
   lock.unlock();
   auto etcd = etcd_();
   if (!etcd) return;
-  Status resigned = ResignPrimary(*etcd, volume_, entry, lease);
+  Status resigned = ResignPrimary(*etcd, Current(), entry, lease);
   (void)etcd->RevokeLease(lease);
   spdlog::info("replica.resigned volume={} brick={} epoch={} status=\"{}\"", volume_.name(), brick_, entry.set.epoch(),
                resigned.ToString());
+}
+
+void ReplicaRole::UpdateVolume(const proto::Volume& volume) {
+  std::lock_guard lock(mutex_);
+  current_ = volume;
+}
+
+proto::Volume ReplicaRole::Current() const {
+  std::lock_guard lock(mutex_);
+  return current_;
 }
 
 ReplicaRole::State ReplicaRole::state() const {
@@ -183,11 +196,11 @@ Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
   if (resigning_)
     return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is handing its primary role over", brick_,
                                                  volume_.name()));
-  if (static_cast<uint32_t>(entry_.set.in_sync_size()) < entry_.set.min_in_sync())
+  if (static_cast<uint32_t>(entry_.set.in_sync_size()) < MinInSyncLocked())
     return Status(Code::kUnavailable,
-                  fmt::format("volume {} has {} brick(s) in sync, fewer than min_in_sync {}: changes are refused until "
+                  fmt::format("volume {} has {} brick(s) in sync, fewer than min-in-sync {}: changes are refused until "
                               "enough bricks are back in sync (`shoal volume status {}`)",
-                              volume_.name(), entry_.set.in_sync_size(), entry_.set.min_in_sync(), volume_.name()));
+                              volume_.name(), entry_.set.in_sync_size(), MinInSyncLocked(), volume_.name()));
   ++changes_in_flight_;
   return Change(*this, std::move(order));
 }
@@ -261,10 +274,10 @@ Status ReplicaRole::Change::Finish() {
   }
   std::lock_guard lock(role_->mutex_);
   if (Status lease = role_->CheckLease(); !lease.ok()) return Status(Code::kUnavailable, lease.message());
-  if (static_cast<uint32_t>(role_->entry_.set.in_sync_size()) < role_->entry_.set.min_in_sync())
+  if (static_cast<uint32_t>(role_->entry_.set.in_sync_size()) < role_->MinInSyncLocked())
     return Status(Code::kUnavailable,
-                  fmt::format("volume {}: only {} brick(s) applied the change, fewer than min_in_sync {}",
-                              role_->volume_.name(), role_->entry_.set.in_sync_size(), role_->entry_.set.min_in_sync()));
+                  fmt::format("volume {}: only {} brick(s) applied the change, fewer than min-in-sync {}",
+                              role_->volume_.name(), role_->entry_.set.in_sync_size(), role_->MinInSyncLocked()));
   return Status::Ok();
 }
 
@@ -281,7 +294,7 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
       lease = lease_;
     }
     if (!etcd) return Status(Code::kUnavailable, "no etcd client");
-    auto changed = SetInSync(*etcd, volume_, entry, Without(entry.set, bricks), lease);
+    auto changed = SetInSync(*etcd, Current(), entry, Without(entry.set, bricks), lease);
     if (changed.status().code() == Code::kBusy && attempt < 2) {
       auto fresh = ReadReplicaSet(*etcd, volume_);
       if (!fresh.ok()) return fresh.status();
@@ -390,7 +403,7 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
   std::map<uint32_t, std::string> gone;
   if (entry.set.primary() >= 0 && entry.set.primary() != int32_t(brick_))
     gone[entry.set.primary()] = "it was the primary when it stopped renewing its lease";
-  auto taken = TakePrimary(etcd, volume_, entry, brick_, Without(entry.set, gone), lease->id);
+  auto taken = TakePrimary(etcd, Current(), entry, brick_, Without(entry.set, gone), lease->id);
   if (!taken.ok()) {
     (void)etcd.RevokeLease(lease->id);
     return;
@@ -411,12 +424,8 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
   }
 }
 
-std::unique_ptr<net::ClientTransport> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch, std::string* error) {
-  auto address = ParseHostPort(volume_.bricks(brick).server());
-  if (!address.ok()) {
-    *error = address.status().ToString();
-    return nullptr;
-  }
+Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch) {
+  SHOAL_ASSIGN_OR_RETURN(HostPort address, ParseHostPort(volume_.bricks(brick).server()));
   proto::Request hello;
   auto* h = hello.mutable_hello();
   h->set_protocol_version(kProtocolVersion);
@@ -425,59 +434,70 @@ std::unique_ptr<net::ClientTransport> ReplicaRole::ConnectBackup(uint32_t brick,
   h->set_role(proto::ROLE_REPLICATION);
   h->set_epoch(epoch);
   const int deadline = options_.backup_deadline_ms;
-  auto transport = net::ClientTransport::Connect({.servers = {*address},
-                                                  .hello = std::move(hello),
-                                                  .connect_timeout_ms = kConnectBackupMs,
-                                                  .give_up_ms = deadline,
-                                                  .ping_interval_ms = deadline / 4,
-                                                  .silence_ms = deadline});
-  if (!transport.ok()) {
-    *error = transport.status().ToString();
-    return nullptr;
-  }
-  return std::move(*transport);
+  return net::ClientTransport::Connect({.servers = {address},
+                                        .hello = std::move(hello),
+                                        .connect_timeout_ms = kConnectBackupMs,
+                                        .give_up_ms = deadline,
+                                        .ping_interval_ms = deadline / 4,
+                                        .silence_ms = deadline});
 }
 
 bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) {
   const proto::LogPosition mine = applied();
   std::map<uint32_t, std::shared_ptr<Backup>> backups;
   std::map<uint32_t, std::string> failed;
-  // In parallel, and briefly: the lease granted a moment ago must not run out meanwhile.
-  struct Connecting {
-    uint32_t brick;
-    std::string error;
-    std::future<std::unique_ptr<net::ClientTransport>> transport;
-  };
-  std::vector<std::unique_ptr<Connecting>> connecting;
-  for (uint32_t brick : entry.set.in_sync()) {
-    if (brick == brick_) continue;
-    auto c = std::make_unique<Connecting>();
-    c->brick = brick;
-    c->transport = std::async(std::launch::async, [this, brick, epoch = entry.set.epoch(), error = &c->error] {
-      return ConnectBackup(brick, epoch, error);
-    });
-    connecting.push_back(std::move(c));
-  }
-  for (auto& c : connecting) {
-    const uint32_t brick = c->brick;
-    auto transport = c->transport.get();
-    const std::string& error = c->error;
-    if (!transport) {
-      failed[brick] = "it could not be reached: " + error;
-      continue;
+  std::vector<uint32_t> wanted;
+  for (uint32_t brick : entry.set.in_sync())
+    if (brick != brick_) wanted.push_back(brick);
+  // A backup's server that answers but does not serve the brick yet (the volume was just
+  // started, and its server has not read the record yet) is waited for, renewing the lease
+  // meanwhile; one that does not answer is not: clients are waiting for the new primary.
+  const auto patience = Clock::now() + kStartingBackupWait;
+  while (!wanted.empty()) {
+    std::vector<std::pair<uint32_t, std::future<Result<std::unique_ptr<net::ClientTransport>>>>> connecting;
+    for (uint32_t brick : wanted)
+      connecting.emplace_back(brick, std::async(std::launch::async, [this, brick, epoch = entry.set.epoch()] {
+                                return ConnectBackup(brick, epoch);
+                              }));
+    wanted.clear();
+    for (auto& [brick, future] : connecting) {
+      auto transport = future.get();
+      if (!transport.ok()) {
+        const Code code = transport.status().code();
+        if ((code == Code::kNoVolume || code == Code::kNotPrimary) && Clock::now() < patience) {
+          wanted.push_back(brick);
+        } else {
+          failed[brick] = "it could not be reached: " + transport.status().ToString();
+        }
+        continue;
+      }
+      // Both followed the last primary: they must have applied exactly the same changes. One that
+      // applied more or fewer (the last primary died while forwarding) is compared by a heal.
+      const proto::LogPosition theirs = (*transport)->hello().applied();
+      if (!SamePosition(theirs, mine)) {
+        failed[brick] = fmt::format("it applied the last primary's changes up to {}, the new primary up to {}",
+                                    Position(theirs), Position(mine));
+        continue;
+      }
+      auto backup = std::make_shared<Backup>();
+      backup->brick = brick;
+      backup->generation = (*transport)->generation();
+      backup->transport = std::move(*transport);
+      backups[brick] = std::move(backup);
     }
-    // Both followed the last primary: they must have applied exactly the same changes. One that
-    // applied more or fewer (the last primary died while forwarding) is compared by a heal.
-    if (!SamePosition(transport->hello().applied(), mine)) {
-      failed[brick] = fmt::format("it applied the last primary's changes up to {}, the new primary up to {}",
-                                  Position(transport->hello().applied()), Position(mine));
-      continue;
+    if (wanted.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto asked = Clock::now();
+    int64_t lease;
+    {
+      std::lock_guard lock(mutex_);
+      lease = lease_;
     }
-    auto backup = std::make_shared<Backup>();
-    backup->brick = brick;
-    backup->generation = transport->generation();
-    backup->transport = std::move(transport);
-    backups[brick] = std::move(backup);
+    auto renewed = etcd.KeepAlive(lease);
+    if (!renewed.ok() || renewed->ttl_s <= 0) return false;
+    std::lock_guard lock(mutex_);
+    lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);
+    next_keep_alive_ = asked + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
   }
   {
     std::lock_guard lock(mutex_);
@@ -489,7 +509,6 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
     Demote("it could not take unreachable backups out of the in-sync set");
     return false;
   }
-  (void)etcd;
   return true;
 }
 

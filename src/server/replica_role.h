@@ -61,6 +61,8 @@ class ReplicaRole {
   ReplicaRole& operator=(const ReplicaRole&) = delete;
 
   uint32_t brick() const { return brick_; }
+  // The volume's record changed (its options: min-in-sync).
+  void UpdateVolume(const proto::Volume& volume);
   // The answers to the changes this brick applied (as primary or backup).
   ReplyCache& replies() { return replies_; }
   State state() const;
@@ -124,10 +126,12 @@ class ReplicaRole {
   // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
   Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
   Status CheckLease() const;  // with mutex_ held
-  std::unique_ptr<net::ClientTransport> ConnectBackup(uint32_t brick, uint64_t epoch, std::string* error);
+  proto::Volume Current() const;
+  uint32_t MinInSyncLocked() const { return MinInSync(current_); }
+  Result<std::unique_ptr<net::ClientTransport>> ConnectBackup(uint32_t brick, uint64_t epoch);
 
   const ReplicaRoleOptions options_;
-  const proto::Volume volume_;
+  const proto::Volume volume_;  // name and bricks, which never change; options: current_
   const uint32_t brick_;
   ServedVolume& served_;
   const std::function<std::shared_ptr<coord::EtcdClient>()> etcd_;
@@ -137,6 +141,7 @@ class ReplicaRole {
   std::mutex role_mutex_;   // one change of role or in-sync set at a time
   mutable std::mutex mutex_;  // guards everything below
   State state_ = State::kStarting;
+  proto::Volume current_;  // the volume's record as last read
   ReplicaSetEntry entry_;
   int64_t lease_ = 0;
   Clock::time_point lease_valid_until_{};

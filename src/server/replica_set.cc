@@ -19,7 +19,7 @@ proto::ReplicaSet Initial(const proto::Volume& volume) {
   proto::ReplicaSet set;
   set.set_primary(-1);
   for (int i = 0; i < volume.bricks_size(); ++i) set.add_in_sync(static_cast<uint32_t>(i));
-  set.set_min_in_sync(DefaultMinInSync(volume));
+  set.set_min_in_sync(MinInSync(volume));
   set.set_volume_id(volume.id());
   return set;
 }
@@ -54,6 +54,13 @@ Result<ReplicaSetEntry> Write(coord::EtcdClient& etcd, const proto::Volume& volu
 uint32_t DefaultMinInSync(const proto::Volume& volume) {
   if (volume.bricks_size() <= 2) return 1;
   return static_cast<uint32_t>(volume.bricks_size() / 2 + 1);
+}
+
+uint32_t MinInSync(const proto::Volume& volume) {
+  auto it = volume.options().find("min-in-sync");
+  if (it == volume.options().end() || it->second == "auto") return DefaultMinInSync(volume);
+  const int wanted = std::atoi(it->second.c_str());
+  return static_cast<uint32_t>(std::clamp(wanted, 1, std::max(1, volume.bricks_size())));
 }
 
 bool InSync(const proto::ReplicaSet& set, uint32_t brick) {
@@ -91,6 +98,7 @@ Result<ReplicaSetEntry> TakePrimary(coord::EtcdClient& etcd, const proto::Volume
                                     int32_t brick, const std::vector<uint32_t>& in_sync, int64_t lease) {
   proto::ReplicaSet next = entry.set;
   next.set_epoch(entry.set.epoch() + 1);
+  next.set_min_in_sync(MinInSync(volume));
   next.set_primary(brick);
   next.set_primary_since(next.epoch());
   next.clear_in_sync();
@@ -108,6 +116,7 @@ Result<ReplicaSetEntry> SetInSync(coord::EtcdClient& etcd, const proto::Volume& 
                                   const std::vector<uint32_t>& in_sync, int64_t lease) {
   proto::ReplicaSet next = entry.set;
   next.set_epoch(entry.set.epoch() + 1);
+  next.set_min_in_sync(MinInSync(volume));
   next.clear_in_sync();
   for (uint32_t i : in_sync) next.add_in_sync(i);
   Compare held{.key = PrimaryKey(volume.name()), .target = Compare::Target::kLease, .number = lease};

@@ -56,6 +56,8 @@ coord::TxnOp DeletePrimaryOp(const std::string& volume);
 // The default minimum of in-sync bricks for a volume: a majority of its bricks (2 of 3), or 1 of
 // 2 with a witness, where the witness's etcd member breaks ties.
 uint32_t DefaultMinInSync(const proto::Volume& volume);
+// The volume's option min-in-sync, or the default for "auto".
+uint32_t MinInSync(const proto::Volume& volume);
 bool InSync(const proto::ReplicaSet& set, uint32_t brick);
 
 }  // namespace shoal::server

@@ -225,6 +225,9 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     return {.response = proto::ErrorResponse(admitted)};
   }
   std::shared_ptr<ReplicaRole> role = (*served)->role();
+  if ((*served)->replicated() && !role)
+    return {.response = proto::ErrorResponse(Status(
+                Code::kNotPrimary, fmt::format("brick of volume {} is starting: it has no role yet", hello.volume())))};
   if (role) {
     Status admitted = hello.role() == proto::ROLE_REPLICATION ? role->AdmitReplication(hello.epoch())
                                                               : role->AdmitClient(hello.role());

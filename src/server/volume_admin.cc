@@ -131,6 +131,12 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
       return Status(Code::kNotFound, fmt::format("witness {} is not in the pool (`shoal peer probe {}` first)",
                                                  witness->ToString(), witness->ToString()));
     volume.set_witness(witness->ToString());
+    for (const proto::BrickRef& given : request.bricks())
+      if (auto server = ParseHostPort(given.server()); server.ok() && server->ToString() == volume.witness())
+        return Status(Code::kInvalidArgument,
+                      fmt::format("the witness {} also holds a brick: a witness must be a third server, or losing "
+                                  "one server loses both a copy and the tie-break",
+                                  volume.witness()));
   } else if (replica == 2) {
     response.add_warnings(
         "replica 2 without a witness: the first brick breaks ties, so if its server is lost, writes stop until it "
@@ -225,6 +231,9 @@ Result<proto::Volume> VolumeAdmin::Set(const proto::VolumeSetRequest& request) {
     options.erase(request.key());
   } else {
     SHOAL_ASSIGN_OR_RETURN(std::string value, ValidateVolumeOption(request.key(), request.value()));
+    if (request.key() == "min-in-sync" && value != "auto" && std::stoi(value) > entry.volume.bricks_size())
+      return Status(Code::kInvalidArgument, fmt::format("min-in-sync {} is more than the {} brick(s) of volume {}", value,
+                                                        entry.volume.bricks_size(), entry.volume.name()));
     options[request.key()] = value;
   }
   SHOAL_RETURN_IF_ERROR(WriteVolume(*pool_.Etcd(), entry.volume, entry.mod_revision));

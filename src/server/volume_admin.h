@@ -28,6 +28,7 @@ namespace shoal::server {
 struct VolumeAdminOptions {
   int peer_timeout_ms = 3000;    // a brick's server asked to check or refresh its brick
   int status_timeout_ms = 1500;  // a brick's server asked for its brick's status
+  bool witness = false;          // shoald --witness: refuses to hold bricks
 };
 
 class VolumeAdmin {

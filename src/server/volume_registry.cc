@@ -84,7 +84,7 @@ std::shared_ptr<ReplicaRole> ServedVolume::role() const {
 }
 
 Status VolumeRegistry::Open(const std::string& name, const std::string& brick_path, bool is_static,
-                            const std::map<std::string, std::string>& options) {
+                            const std::map<std::string, std::string>& options, bool replicated) {
   std::shared_ptr<storage::Brick> brick;
   if (auto it = open_bricks_.find(brick_path); it != open_bricks_.end()) brick = it->second.lock();
   if (!brick) {
@@ -107,7 +107,7 @@ Status VolumeRegistry::Open(const std::string& name, const std::string& brick_pa
   Volume& volume = volumes_[name];
   volume.is_static = is_static;
   volume.path = brick_path;
-  volume.served = std::make_shared<ServedVolume>(name, std::move(brick));
+  volume.served = std::make_shared<ServedVolume>(name, std::move(brick), replicated);
   volume.served->ApplyOptions(options);
   volume.unavailable = Status::Ok();
   spdlog::info("volume.serving volume={} brick={}", name, brick_path);
@@ -123,7 +123,7 @@ Status VolumeRegistry::AddStatic(const std::string& name, const std::string& bri
 }
 
 Status VolumeRegistry::Serve(const std::string& name, const std::string& brick_path,
-                             const std::map<std::string, std::string>& options) {
+                             const std::map<std::string, std::string>& options, bool replicated) {
   std::lock_guard lock(mutex_);
   auto it = volumes_.find(name);
   if (it != volumes_.end() && it->second.is_static)
@@ -133,7 +133,7 @@ Status VolumeRegistry::Serve(const std::string& name, const std::string& brick_p
     return Status::Ok();
   }
   if (it != volumes_.end() && it->second.served) it->second.served->Stop("the volume's brick moved");
-  return Open(name, brick_path, /*is_static=*/false, options);
+  return Open(name, brick_path, /*is_static=*/false, options, replicated);
 }
 
 void VolumeRegistry::Unserve(const std::string& name, const std::string& reason) {

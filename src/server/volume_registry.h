@@ -30,9 +30,12 @@ namespace shoal::server {
 // clients. Options change while it is served; the brick does not.
 class ServedVolume {
  public:
-  ServedVolume(std::string name, std::shared_ptr<storage::Brick> brick) : name_(std::move(name)), brick_(std::move(brick)) {}
+  ServedVolume(std::string name, std::shared_ptr<storage::Brick> brick, bool replicated = false)
+      : name_(std::move(name)), brick_(std::move(brick)), replicated_(replicated) {}
 
   const std::string& name() const { return name_; }
+  // One brick of a replicated volume: clients are served only once its role is set.
+  bool replicated() const { return replicated_; }
   storage::Brick& brick() const { return *brick_; }
 
   // From the volume's options (volume_options.h).
@@ -57,6 +60,7 @@ class ServedVolume {
  private:
   const std::string name_;
   const std::shared_ptr<storage::Brick> brick_;
+  const bool replicated_;
   mutable std::mutex mutex_;
   bool read_only_ = false;                               // guarded by mutex_
   AddressPatterns allow_, reject_;                       // guarded by mutex_
@@ -72,7 +76,8 @@ class VolumeRegistry {
   Status AddStatic(const std::string& name, const std::string& brick_path);
   // Serves `brick_path` as the pool's volume `name` with `options`, or updates the options of the
   // volume if it is served already. A brick that cannot be opened is remembered with its reason.
-  Status Serve(const std::string& name, const std::string& brick_path, const std::map<std::string, std::string>& options);
+  Status Serve(const std::string& name, const std::string& brick_path, const std::map<std::string, std::string>& options,
+               bool replicated = false);
   // Stops serving the pool's volume `name` (static volumes stay); its clients are disconnected.
   void Unserve(const std::string& name, const std::string& reason);
 
@@ -96,7 +101,7 @@ class VolumeRegistry {
     Status unavailable;
   };
   Status Open(const std::string& name, const std::string& brick_path, bool is_static,
-              const std::map<std::string, std::string>& options);
+              const std::map<std::string, std::string>& options, bool replicated = false);
 
   mutable std::mutex mutex_;
   std::map<std::string, Volume> volumes_;                              // guarded by mutex_

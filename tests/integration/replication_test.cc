@@ -105,7 +105,8 @@ class Writer {
   // Waits until `more` further writes were acknowledged (bounded: 30 s).
   bool WaitFor(int more) {
     const int target = acknowledged() + more;
-    for (int i = 0; i < 3000 && acknowledged() < target; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 3000 && acknowledged() < target && !stopped_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return acknowledged() >= target;
   }
   std::vector<std::string> errors() {
@@ -129,12 +130,14 @@ class Writer {
       } else {
         std::lock_guard lock(mutex_);
         errors_.push_back(path + ": " + std::strerror(err));
+        stopped_ = true;
         return;  // the files after an error would be a different test
       }
     }
   }
   const std::string dir_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> stopped_{false};  // by an error
   std::atomic<int> acknowledged_{0};
   std::mutex mutex_;
   std::vector<std::string> errors_;
@@ -303,6 +306,95 @@ TEST_F(ReplicationTest, ReplicaTwoWithoutWitnessWarnsAtCreate) {
   { std::ofstream(mount.path() + "/two") << "copies"; }
   EXPECT_EQ(ReadFile(Brick(2) + "/two"), "copies");
   EXPECT_THAT(test::CompareBricks(Bricks({1, 2})), IsEmpty());
+}
+
+}  // namespace
+}  // namespace shoal::testing
+
+namespace shoal::testing {
+namespace {
+
+TEST_F(ReplicationTest, WritesFailRatherThanGoBelowMinInSync) {
+  CreateAndStart({1, 2, 3});
+  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "min-in-sync", "3"}).exit_code, 0);
+  EXPECT_THAT(Shoal(1, {"volume", "set", "www", "min-in-sync", "4"}).err, HasSubstr("min-in-sync is auto, 1, 2 or 3, not '4'"));
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int backup = primary == 3 ? 2 : 3;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(primary) + ":/www").exit_code, 0);
+  { std::ofstream(mount.path() + "/before") << "kept"; }
+  servers_[backup - 1]->Kill(SIGKILL);
+  // The first change after the loss takes the backup out and is refused; so is every later one.
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::open((mount.path() + "/after" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644);
+    EXPECT_EQ(fd, -1);
+    EXPECT_EQ(errno, EIO);
+    if (fd >= 0) ::close(fd);
+  }
+  EXPECT_EQ(ReadFile(mount.path() + "/before"), "kept");  // reads go on
+  // Asking for fewer lets writes go on with the two bricks left.
+  ASSERT_EQ(Shoal(primary, {"volume", "set", "www", "min-in-sync", "auto"}).exit_code, 0);
+  bool written = false;
+  for (int attempt = 0; attempt < 50 && !written; ++attempt) {
+    std::ofstream(mount.path() + "/later") << "written";
+    written = ReadFile(mount.path() + "/later") == "written";
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(written);
+}
+
+// Replica 2 with a witness: the third server is an etcd member and nothing else, so the pool
+// keeps its quorum when a brick's server dies, and either brick may take the primary role.
+class WitnessTest : public ThreePoolServers {
+ protected:
+  void SetUp() override {
+    ThreePoolServers::SetUp();
+    servers_[2]->Kill(SIGKILL);
+    servers_[2]->add_args({"--witness"});
+    ASSERT_TRUE(servers_[2]->Start(port_)) << servers_[2]->error();
+    Probe(1, 2);
+    Probe(1, 3);
+  }
+  std::string Brick(int i) {
+    std::string path = dir_.path() + "/brick" + std::to_string(i);
+    ::mkdir(path.c_str(), 0755);
+    return path;
+  }
+};
+
+TEST_F(WitnessTest, ReplicaTwoFailsOverEitherWay) {
+  CommandResult refused = Shoal(1, {"volume", "create", "www", Name(3) + ":" + Brick(3), "force"});
+  EXPECT_THAT(refused.err, HasSubstr("is a witness"));
+  CommandResult created = Shoal(1, {"volume", "create", "www", "replica", "2", "witness", Name(3),
+                                    Name(1) + ":" + Brick(1), Name(2) + ":" + Brick(2), "force"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.err, ::testing::Not(HasSubstr("without a witness")));
+  ASSERT_EQ(Shoal(1, {"volume", "start", "www"}).exit_code, 0);
+  int primary = 0;
+  for (int attempt = 0; attempt < 100 && primary == 0; ++attempt) {
+    nlohmann::json status = nlohmann::json::parse(Shoal(3, {"volume", "status", "www", "--json"}).out, nullptr, false);
+    for (const auto& brick : status["bricks"])
+      for (int i = 1; i <= 2; ++i)
+        if (brick["server"] == Name(i) && brick["state"] == "primary") primary = i;
+    if (primary == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(primary, 0);
+  const int other = 3 - primary;
+  std::string mountpoint = dir_.path() + "/m";
+  ::mkdir(mountpoint.c_str(), 0755);
+  Mount mount(mountpoint);
+  ASSERT_EQ(mount.Start(Name(other) + ":/www", "backup-servers=" + Name(3)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  servers_[primary - 1]->Kill(SIGKILL);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+  nlohmann::json status = nlohmann::json::parse(Shoal(3, {"volume", "status", "www", "--json"}).out, nullptr, false);
+  EXPECT_EQ(status["replica_set"]["primary"], Name(other)) << status.dump();
+  EXPECT_EQ(status["replica_set"]["in_sync"].size(), 1u) << status.dump();
 }
 
 }  // namespace
