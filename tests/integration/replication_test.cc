@@ -13,7 +13,9 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "tests/integration/convergence.h"
@@ -395,6 +397,92 @@ TEST_F(WitnessTest, ReplicaTwoFailsOverEitherWay) {
   nlohmann::json status = nlohmann::json::parse(Shoal(3, {"volume", "status", "www", "--json"}).out, nullptr, false);
   EXPECT_EQ(status["replica_set"]["primary"], Name(other)) << status.dump();
   EXPECT_EQ(status["replica_set"]["in_sync"].size(), 1u) << status.dump();
+}
+
+}  // namespace
+}  // namespace shoal::testing
+
+namespace shoal::testing {
+namespace {
+
+TEST_F(ReplicationTest, BackupFrozenLeavesTheInSyncSetAndWritesGoOn) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const int backup = primary == 3 ? 2 : 3;
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(primary) + ":/www").exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  servers_[backup - 1]->Kill(SIGSTOP);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  servers_[backup - 1]->Kill(SIGCONT);
+  ASSERT_TRUE(writer.WaitFor(10)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+  // Awake again, it learns that it left the in-sync set, and refuses reads.
+  for (int attempt = 0; attempt < 50 && States()[backup] != "out-of-sync"; ++attempt)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(States()[backup], "out-of-sync");
+  std::vector<int> in_sync;
+  for (int i = 1; i <= 3; ++i)
+    if (i != backup) in_sync.push_back(i);
+  EXPECT_THAT(test::CompareBricks(Bricks(in_sync)), IsEmpty());
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+}
+
+// Two faults one after the other, chosen by a seed (printed; SHOAL_TEST_SEED=N replays it): each
+// kills, freezes or stops the primary or a backup while a client writes, and the server comes back
+// afterwards (its etcd member keeps the pool's quorum; its brick stays out of sync). With
+// min-in-sync 1 the volume survives both; the client sees no error, one brick is primary, and
+// the bricks in sync are identical.
+TEST_F(ReplicationTest, RandomFaultsWhileAClientWrites) {
+  const char* given = std::getenv("SHOAL_TEST_SEED");
+  const unsigned seed = given ? static_cast<unsigned>(std::stoul(given)) : std::random_device{}();
+  std::cout << "seed " << seed << " (replay: SHOAL_TEST_SEED=" << seed << ")\n";
+  std::mt19937 random(seed);
+  CreateAndStart({1, 2, 3});
+  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "min-in-sync", "1"}).exit_code, 0);
+  ASSERT_NE(WaitForPrimary(), 0);
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(1) + ":/www", "backup-servers=" + Name(2) + ":" + Name(3)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(10)) << ::testing::PrintToString(writer.errors());
+
+  for (int round = 0; round < 2; ++round) {
+    const int primary = WaitForPrimary();
+    ASSERT_NE(primary, 0) << "seed " << seed;
+    std::vector<int> backups;
+    for (const auto& [server, state] : States())
+      if (state == "in-sync") backups.push_back(server);
+    const bool at_primary = backups.empty() || random() % 2 == 0;
+    const int target = at_primary ? primary : backups[random() % backups.size()];
+    const int fault = static_cast<int>(random() % 3);  // 0: kill -9, 1: freeze, 2: planned stop
+    const char* names[] = {"kill -9", "SIGSTOP", "SIGTERM"};
+    std::cout << "round " << round << ": " << names[fault] << " of server " << target
+              << (at_primary ? " (primary)" : " (backup)") << "\n";
+    servers_[target - 1]->Kill(fault == 0 ? SIGKILL : fault == 1 ? SIGSTOP : SIGTERM);
+    ASSERT_TRUE(writer.WaitFor(20)) << "seed " << seed << ": " << ::testing::PrintToString(writer.errors());
+    if (fault == 1) {
+      servers_[target - 1]->Kill(SIGCONT);
+    } else {
+      ASSERT_TRUE(servers_[target - 1]->Start(port_)) << servers_[target - 1]->error();
+    }
+    for (int attempt = 0; attempt < 50 && States()[target] != "out-of-sync"; ++attempt)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(States()[target], "out-of-sync") << "seed " << seed << ": " << Status().dump();
+    ASSERT_TRUE(writer.WaitFor(10)) << "seed " << seed << ": " << ::testing::PrintToString(writer.errors());
+  }
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty()) << "seed " << seed;
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+  std::map<int, std::string> states = States();
+  EXPECT_EQ(std::count_if(states.begin(), states.end(), [](auto& s) { return s.second == "primary"; }), 1)
+      << "seed " << seed << ": " << Status().dump();
+  std::vector<int> in_sync;
+  for (const auto& [server, state] : states)
+    if (state == "primary" || state == "in-sync") in_sync.push_back(server);
+  EXPECT_THAT(test::CompareBricks(Bricks(in_sync)), IsEmpty()) << "seed " << seed;
 }
 
 }  // namespace
