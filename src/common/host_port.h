@@ -15,6 +15,7 @@ struct HostPort {
   std::string host;
   uint16_t port = kDefaultPort;
   std::string ToString() const;
+  bool operator==(const HostPort&) const = default;
 };
 
 Result<HostPort> ParseHostPort(std::string_view text, uint16_t default_port = kDefaultPort);

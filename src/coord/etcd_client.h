@@ -140,6 +140,7 @@ struct EtcdStatus {
 class EtcdClient {
  public:
   explicit EtcdClient(EtcdOptions options);
+  const std::vector<HostPort>& endpoints() const { return options_.endpoints; }
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
 

@@ -230,6 +230,7 @@ int main(int argc, char** argv) {
     while (!stop_requested.wait_for(lock, std::chrono::seconds(5), [&] { return stopping; })) {
       lock.unlock();
       volumes.SyncAll();
+      pool->RefreshEndpoints();
       lock.lock();
     }
   });

@@ -74,6 +74,20 @@ std::shared_ptr<coord::EtcdClient> Pool::Etcd() {
   return etcd_;
 }
 
+void Pool::RefreshEndpoints() {
+  if (!managed()) return;
+  auto members = Etcd()->MemberList();
+  if (!members.ok()) return;
+  std::vector<HostPort> endpoints = {options_.etcd_client};
+  for (const coord::Member& member : *members)
+    for (std::string_view url : member.client_urls)
+      if (url.starts_with("http://") && url != Url(options_.etcd_client))
+        if (auto endpoint = ParseHostPort(url.substr(7)); endpoint.ok()) endpoints.push_back(*endpoint);
+  std::lock_guard lock(etcd_mutex_);
+  if (etcd_ && etcd_->endpoints() == endpoints) return;
+  etcd_ = std::make_shared<coord::EtcdClient>(coord::EtcdOptions{.endpoints = std::move(endpoints)});
+}
+
 void Pool::SetEtcd(std::vector<HostPort> endpoints) {
   auto client = std::make_shared<coord::EtcdClient>(coord::EtcdOptions{.endpoints = std::move(endpoints)});
   std::lock_guard lock(etcd_mutex_);

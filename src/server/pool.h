@@ -62,6 +62,10 @@ class Pool {
   const std::string& name() const { return name_; }
   // The client of the pool's etcd cluster (replaced when this server joins or leaves a pool).
   std::shared_ptr<coord::EtcdClient> Etcd();
+  // Learns every member's client address (its own member first), so that the server still reaches
+  // etcd when its own member is down: a primary must renew its lease through another. Called
+  // every few seconds; a managed member only.
+  void RefreshEndpoints();
   // The pool's server records, in name order. `serializable`: from the local member's copy, which
   // needs no quorum but may be stale.
   Result<std::vector<proto::PoolServer>> ReadRecords(bool serializable = false);
