@@ -141,6 +141,7 @@ system_down() { # SYSTEM RUNLABEL
             for f in "$SHOAL_BASE"/s*/shoald.log; do
                 [ -f "$f" ] && cp "$f" "$RUN_DIR/logs/$2-$(basename "$(dirname "$f")")-shoald.log"
             done
+            [ -f "$SHOAL_BASE/client.log" ] && cp "$SHOAL_BASE/client.log" "$RUN_DIR/logs/$2-client.log"
             "$BENCH_DIR/shoal-down.sh" >> "$RUN_DIR/logs/$2-down.log" 2>&1 ;;
     esac
     UP=""

@@ -6,7 +6,11 @@
 #   session with setsid, its pid recorded in sN/shoald.pid, its output in sN/shoald.log. The
 #   volume's one brick is on s1; with SHOAL_REPLICA=3 in the environment it is `replica 3` with
 #   one brick on each server (sN/brick). The client is
-#   `shoal mount S1:/wp MOUNTPOINT -o backup-servers=S2:S3`. Tear down with shoal-down.sh.
+#   `shoal mount S1:/wp MOUNTPOINT -o log-file=/srv/shoal-bench/shoal/client.log,backup-servers=S2:S3`.
+#   Tear down with shoal-down.sh.
+#   With SHOAL_REPLICA=N it waits until every brick is in the volume's in-sync set, and builds
+#   the pool again (up to 3 times; logs of a failed attempt kept in
+#   /srv/shoal-bench/shoal-not-in-sync-*) when one dropped out at start.
 #   Wipes /srv/shoal-bench/shoal first; refuses to run while a previous pool is still up.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -71,7 +75,9 @@ shoal_pool_up() {
         || { cat "$SHOAL_BASE/admin.log" >&2; die "creating and starting volume $SHOAL_VOL failed"; }
     log "shoal: pool of $# servers, volume $SHOAL_VOL started (${layout[*]})"
     mkdir -p "$SHOAL_MNT"
-    timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" ${backups:+-o "backup-servers=$backups"} \
+    # the client logs to a file of its own (default: syslog, which a bare machine may not have)
+    local opts="log-file=$SHOAL_BASE/client.log${backups:+,backup-servers=$backups}"
+    timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" -o "$opts" \
         > "$SHOAL_BASE/mount.log" 2>&1 \
         || { cat "$SHOAL_BASE/mount.log" >&2; die "shoal mount $first:/$SHOAL_VOL $SHOAL_MNT failed"; }
     wait_for 10 mountpoint -q "$SHOAL_MNT" || die "$SHOAL_MNT is not a mount point after shoal mount"
@@ -79,6 +85,53 @@ shoal_pool_up() {
     log "shoal: mounted $first:/$SHOAL_VOL at $SHOAL_MNT"
 }
 
-rm -rf "$SHOAL_BASE"
-mkdir -p "$SHOAL_BASE"
-shoal_pool_up 1 2 3
+# shoal_in_sync SERVER N : 0 when the volume has a primary and all N bricks in its in-sync set,
+# 1 when a brick is out of sync (shoal has no self-heal yet: it stays so), 2 while undecided
+shoal_in_sync() {
+    timeout 10 "$SHOAL_CLI" --server "$1" volume status "$SHOAL_VOL" --json 2> /dev/null | "$PY" -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+except ValueError:
+    sys.exit(2)
+states = [b.get("state") for b in v["bricks"]]
+if "out-of-sync" in states:
+    sys.exit(1)
+rs = v.get("replica_set") or {}
+sys.exit(0 if rs.get("primary") and len(rs.get("in_sync", [])) == int(sys.argv[1]) else 2)
+' "$2"
+}
+
+# A replicated volume is measured only with every brick in sync. A brick can drop out of the
+# in-sync set right at `volume start` (the primary reaches it before it serves the volume);
+# without self-heal it stays out, and the pool is built again (up to 3 times), its logs kept.
+tries=1
+[ "${SHOAL_REPLICA:-1}" = 1 ] || tries=3
+for attempt in $(seq 1 $tries); do
+    rm -rf "$SHOAL_BASE"
+    mkdir -p "$SHOAL_BASE"
+    shoal_pool_up 1 2 3
+    [ $tries = 1 ] && break
+    first=$(sed -n 's/^shoald ready listen=//p' "$SHOAL_BASE/s1/shoald.log" | head -n 1)
+    rc=2
+    for i in $(seq 1 75); do
+        rc=0
+        shoal_in_sync "$first" "$SHOAL_REPLICA" || rc=$?
+        [ $rc = 2 ] || break
+        sleep 0.2
+    done
+    if [ $rc = 0 ]; then
+        log "shoal: all $SHOAL_REPLICA bricks in sync"
+        break
+    fi
+    keep=$SHB_BASE/shoal-not-in-sync-$(date +%Y%m%d-%H%M%S)
+    mkdir -p "$keep"
+    "$SHOAL_CLI" --server "$first" volume status "$SHOAL_VOL" > "$keep/volume-status.txt" 2>&1 || true
+    for d in "$SHOAL_BASE"/s*; do cp "$d/shoald.log" "$keep/${d##*/}-shoald.log"; done
+    cp "$SHOAL_BASE"/*.log "$keep/" 2> /dev/null || true
+    warn "attempt $attempt: not every brick of $SHOAL_VOL is in sync after volume start" \
+        "($(grep -E '^Epoch' "$keep/volume-status.txt")); logs kept in $keep"
+    grep -hE 'replica\.(out_of_sync|primary)|hello_refused' "$keep"/s*-shoald.log | cut -c1-300 >&2 || true
+    "$BENCH_DIR/shoal-down.sh" >&2 || true
+    [ "$attempt" -lt $tries ] || die "no attempt brought up $SHOAL_VOL with every brick in sync"
+done
