@@ -33,7 +33,10 @@
 #
 # Results in $OUT_BASE/failover-<system>-<mode>-<timestamp>/ (writer.log: one line per write,
 # "start end ok|err:ERRNO" in s since the writer started; result.txt; events.txt). The last line
-# printed is the summary: system=... mode=... longest_gap_s=... errors=... (then more fields).
+# printed is the summary: system=... mode=... longest_gap_s=... errors=... recovered=... (then
+# more fields). A stretch of failed writes that lasts until the end counts as a gap
+# (recovered=no: no write succeeded after the fault). shoal: the volume's status after the run
+# is in result.txt and the servers' and the client's logs are copied to logs/.
 # Only processes the bench started are touched, by pid; a fault is always undone on exit.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -98,17 +101,33 @@ shoal_primary() {
         timeout 10 "$SHOAL_CLI" --server "$addr" volume status "$SHOAL_VOL" --json 2>> "$OUT/status.err" \
             | tee "$OUT/volume-status.json" | "$PY" -c '
 import json, sys
-bricks = json.load(sys.stdin)["bricks"]
+v = json.load(sys.stdin)
+bricks = v["bricks"]
 primary = [b for b in bricks if b.get("state") == "primary"]
 if not primary and len(bricks) == 1:
     primary = bricks  # a one-brick volume: its only brick does the job of a primary
 if len(primary) != 1:
     sys.exit(1)
 b = primary[0]
-print(b["server"], b.get("pid", 0), b.get("state", "?"), len(bricks))
+in_sync = len((v.get("replica_set") or {}).get("in_sync", [])) or 1
+print(b["server"], b.get("pid", 0), b.get("state", "?"), len(bricks), in_sync)
 ' && return 0
     done
     return 1
+}
+
+# shoal_etcd_leader : the server (sN) whose etcd member leads the pool's etcd cluster, asked of
+# each member's JSON gateway (shoal-up.sh gives each member the client port PORT+1)
+shoal_etcd_leader() {
+    local d a st
+    for d in "$SHOAL_BASE"/s*; do
+        a=$(shoal_address "${d##*/s}")
+        [ -n "$a" ] || continue
+        st=$(curl -s --max-time 2 -X POST "http://${a%:*}:$((${a##*:} + 1))/v3/maintenance/status" -d '{}') || continue
+        "$PY" -c 'import json, sys; v = json.loads(sys.argv[1]); sys.exit(v["header"]["member_id"] != v["leader"])' "$st" \
+            2> /dev/null && { echo "${d##*/}"; return 0; }
+    done
+    echo unknown
 }
 
 # children PID : the direct children of PID (shoald's etcd member)
@@ -116,7 +135,7 @@ children() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v 
 
 if [ "$SYSTEM" = shoal ]; then
     P=$(shoal_primary) || die "no server named the primary of $SHOAL_VOL (see $OUT/volume-status.json, $OUT/status.err)"
-    read -r P_SERVER P_PID P_STATE P_BRICKS <<< "$P"
+    read -r P_SERVER P_PID P_STATE P_BRICKS P_IN_SYNC <<< "$P"
     for d in "$SHOAL_BASE"/s*; do
         [ "$(shoal_address "${d##*/s}")" = "$P_SERVER" ] && SERVER_DIR=$d
     done
@@ -125,9 +144,11 @@ if [ "$SYSTEM" = shoal ]; then
     pid_alive "$SPID" "$SERVER_DIR/data" || die "shoald of $P_SERVER (pid file $SERVER_DIR/shoald.pid) is not running"
     [ "$P_PID" = "$SPID" ] || warn "volume status says pid $P_PID for $P_SERVER, shoal-up.sh recorded $SPID; using $SPID"
     [ "$P_BRICKS" -gt 1 ] || warn "volume $SHOAL_VOL has one brick: this measures an outage, not a failover"
+    [ "$P_IN_SYNC" = "$P_BRICKS" ] || warn "only $P_IN_SYNC of $P_BRICKS bricks of $SHOAL_VOL are in sync before the fault"
     FAULT_PIDS="$SPID $(children "$SPID" | tr '\n' ' ')"
     mapfile -d '' RESTART < "/proc/$SPID/cmdline"
-    event "target: primary brick on ${SERVER_DIR##*/} ($P_SERVER, state $P_STATE, $P_BRICKS bricks): shoald $SPID and its etcd member, pids $FAULT_PIDS"
+    event "target: primary brick on ${SERVER_DIR##*/} ($P_SERVER, state $P_STATE, $P_IN_SYNC of $P_BRICKS bricks in sync): shoald $SPID and its etcd member, pids $FAULT_PIDS"
+    event "etcd leader: the member of $(shoal_etcd_leader)"
 else
     case " $GL_NODES " in *" $NODE "*) ;; *) die "NODE must be one of $GL_NODES" ;; esac
     gl_brick_pid() { # NODE : pid of NODE's brick process of $GL_VOL (pid file under its run dir)
@@ -229,9 +250,10 @@ writes = [(float(s), float(e), st) for s, e, st in (line.split() for line in ope
 after = [w for w in writes if w[0] >= fault and w[2] == "ok"]
 first_ok = after[0][1] - fault if after else float("nan")
 resumed = "yes" if after and after[0][1] < restored else "no"
-print("longest_gap_s=%s errors=%s gap_start_after_fault_s=%.3f first_ok_write_after_fault_s=%.3f "
+recovered = "yes" if after else "no"
+print("longest_gap_s=%s errors=%s recovered=%s gap_start_after_fault_s=%.3f first_ok_write_after_fault_s=%.3f "
       "resumed_before_undo=%s fault_at_s=%.3f undone_at_s=%.3f writes=%s ok=%s lat_p50_ms=%s lat_p99_ms=%s"
-      % (fields["max_gap_s"], fields["errors"], float(fields["gap_start_s"]) - fault, first_ok, resumed,
+      % (fields["max_gap_s"], fields["errors"], recovered, float(fields["gap_start_s"]) - fault, first_ok, resumed,
          fault, restored, fields["ops"], fields["ok"], fields["lat_p50_ms"], fields["lat_p99_ms"]))
 EOF
 )
@@ -241,6 +263,17 @@ LINE="system=$SYSTEM mode=$MODE $SUMMARY hold_s=$HOLD"
     echo "writer: $RES"
     echo "events:"
     sed 's/^/  /' "$EVENTS"
+    if [ "$SYSTEM" = shoal ]; then
+        echo "volume status after the run:"
+        for d in "$SHOAL_BASE"/s*; do
+            a=$(shoal_address "${d##*/s}")
+            timeout 10 "$SHOAL_CLI" --server "$a" volume status "$SHOAL_VOL" 2>&1 && break
+        done | sed 's/^/  /'
+        mkdir -p "$OUT/logs"
+        for d in "$SHOAL_BASE"/s*; do cp "$d/shoald.log" "$OUT/logs/${d##*/}-shoald.log" 2>/dev/null; done
+        cp "$SHOAL_BASE/client.log" "$OUT/logs/" 2>/dev/null
+        echo "shoald and client logs: $OUT/logs"
+    fi
     if [ "$SYSTEM" = gluster ]; then
         echo "client log (connection events since $START_WALL):"
         grep -hE 'disconnected from|Connected, attached|has not responded|ping timer|connection to .* failed' \
