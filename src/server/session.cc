@@ -245,7 +245,9 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     hello_role_ = hello.role();
     replication_epoch_ = hello.epoch();
     client_id_ = hello.client_id();
-    if (volume_ == nullptr && !(*served)->AddClient(connection_))
+    // A primary's connection is not a client (volume status counts clients); it goes when the
+    // primary's role does.
+    if (volume_ == nullptr && hello.role() != proto::ROLE_REPLICATION && !(*served)->AddClient(connection_))
       return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
     volume_ = *served;
     volume_name_ = hello.volume();

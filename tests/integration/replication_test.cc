@@ -164,6 +164,10 @@ TEST_F(ReplicationTest, EveryChangeLandsIdenticallyOnEveryBrick) {
   Mount mount(MountPoint("m"));
   ASSERT_EQ(mount.Start(Name(3) + ":/www").exit_code, 0);
   const std::string m = mount.path();
+  // The client talks to the primary alone (the primary's own connections to the backups are not
+  // clients).
+  for (const auto& brick : Status()["bricks"])
+    EXPECT_EQ(brick["clients"], brick["state"] == "primary" ? 1 : 0) << brick.dump();
   ASSERT_EQ(::mkdir((m + "/dir").c_str(), 0750), 0);
   { std::ofstream(m + "/dir/a.txt") << "alpha"; }
   { std::ofstream(m + "/big") << std::string(3 << 20, 'b'); }
