@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <future>
 #include <ranges>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/host_port.h"
+#include "net/admin_call.h"
 #include "proto/messages.h"
 #include "server/volume_registry.h"
 
@@ -20,6 +22,13 @@ constexpr uint32_t kProtocolVersion = 1;
 constexpr auto kResignWait = std::chrono::seconds(2);
 // How long a new primary tries to reach each backup: well within its first lease.
 constexpr int kConnectBackupMs = 300;
+// The changes a backup keeps to send to another backup that missed them when the primary died.
+constexpr size_t kLogEntriesMax = 4096;
+constexpr size_t kLogBytesMax = 64u << 20;
+// How long a candidate asks the other in-sync bricks how far they got, and how long it lets one
+// that got further take the role before it takes it itself.
+constexpr int kAskPositionMs = 200;
+constexpr auto kDeferMax = std::chrono::milliseconds(500);
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
 constexpr auto kStartingBackupWait = std::chrono::seconds(3);
 
@@ -136,6 +145,11 @@ Status ReplicaRole::CheckLease() const {
   return Status::Ok();
 }
 
+Status ReplicaRole::MayServeRead() const {
+  std::lock_guard lock(mutex_);
+  return CheckLease();
+}
+
 Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
   std::lock_guard lock(mutex_);
   if (role == proto::ROLE_PRIMARY) {
@@ -147,9 +161,10 @@ Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
                       ? fmt::format("{}; the primary is on {}", primary.message(), volume_.bricks(p).server())
                       : fmt::format("{}; no brick holds the role now", primary.message()));
   }
-  if (state_ == State::kPrimary || state_ == State::kBackup) return Status::Ok();
-  return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is {}: it serves no reads", brick_,
-                                               volume_.name(), state_ == State::kOutOfSync ? "out of sync" : "starting"));
+  // Reads from the other in-sync bricks need read leases the backups hold (a backup that missed a
+  // change must stop answering before the change is acknowledged); until then the primary serves them.
+  return Status(Code::kNotPrimary, fmt::format("brick {} of volume {}: reads are served by the primary", brick_,
+                                               volume_.name()));
 }
 
 Status ReplicaRole::AdmitReplication(uint64_t epoch) {
@@ -184,9 +199,75 @@ Status ReplicaRole::CheckForwarded(uint64_t epoch, const proto::LogPosition& pos
   return Status::Ok();
 }
 
-void ReplicaRole::NoteApplied(const proto::LogPosition& position) {
+void ReplicaRole::NoteApplied(const proto::ReplicateRequest& forward, const net::Bulk& trailer, uint32_t status) {
   std::lock_guard lock(mutex_);
-  applied_ = position;
+  applied_ = forward.position();
+  log_.push_back({.forward = forward, .trailer = trailer, .status = status});
+  log_bytes_ += net::View(trailer).size();
+  while (log_.size() > kLogEntriesMax || log_bytes_ > kLogBytesMax) {
+    log_bytes_ -= net::View(log_.front().trailer).size();
+    log_.pop_front();
+  }
+}
+
+Status ReplicaRole::ShipTail(net::ClientTransport& backup, const proto::LogPosition& theirs,
+                             const proto::LogPosition& mine) {
+  if (theirs.epoch() != mine.epoch() || theirs.lsn() > mine.lsn())
+    return Status(Code::kStale, fmt::format("it applied the last primary's changes up to {}, the new primary up to {}",
+                                            Position(theirs), Position(mine)));
+  std::vector<LogEntry> tail;
+  {
+    std::lock_guard lock(mutex_);
+    for (const LogEntry& entry : log_)
+      if (entry.forward.position().epoch() == mine.epoch() && entry.forward.position().lsn() > theirs.lsn())
+        tail.push_back(entry);
+  }
+  if (tail.size() != mine.lsn() - theirs.lsn() ||
+      (!tail.empty() && tail.front().forward.position().lsn() != theirs.lsn() + 1))
+    return Status(Code::kStale, fmt::format("it is at {} and this brick's log no longer goes back that far",
+                                            Position(theirs)));
+  for (const LogEntry& entry : tail) {
+    proto::Request request;
+    *request.mutable_replicate() = entry.forward;
+    request.mutable_replicate()->set_shipped(true);
+    auto reply = backup.CallSync(std::move(request), entry.trailer, /*retry_safe=*/false);
+    if (!reply.ok()) return reply.status();
+    if (Status refused = proto::StatusOf(reply->response); !refused.ok()) return refused;
+    if (reply->response.replicate().response().status() != entry.status)
+      return Status(Code::kStale, fmt::format("change {} sent again had another result there",
+                                              Position(entry.forward.position())));
+  }
+  spdlog::info("replica.tail_sent volume={} changes={} from={} to={}", volume_.name(), tail.size(), Position(theirs),
+               Position(mine));
+  return Status::Ok();
+}
+
+bool ReplicaRole::SomeoneAhead(const ReplicaSetEntry& entry) {
+  const proto::LogPosition mine = applied();
+  std::vector<std::pair<uint32_t, std::future<Result<proto::Response>>>> asked;
+  for (uint32_t brick : entry.set.in_sync()) {
+    if (brick == brick_) continue;
+    auto address = ParseHostPort(volume_.bricks(brick).server());
+    if (!address.ok()) continue;
+    proto::Request request;
+    request.mutable_brick_status()->set_volume(volume_.name());
+    request.mutable_brick_status()->set_path(volume_.bricks(brick).path());
+    asked.emplace_back(brick, std::async(std::launch::async, [address = *address, request, this] {
+                         return net::AskAdmin({address}, request, options_.server_name, kAskPositionMs);
+                       }));
+  }
+  bool ahead = false;
+  for (auto& [brick, answer] : asked) {
+    auto response = answer.get();
+    if (!response.ok() || !response->brick_status().brick().has_applied()) continue;
+    const auto& status = response->brick_status().brick();
+    if (status.state() != "in-sync") continue;
+    const proto::LogPosition& theirs = status.applied();
+    if (std::pair(theirs.epoch(), theirs.lsn()) > std::pair(mine.epoch(), mine.lsn()) ||
+        (SamePosition(theirs, mine) && brick < brick_))
+      ahead = true;
+  }
+  return ahead;
 }
 
 Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
@@ -368,7 +449,16 @@ void ReplicaRole::Tick() {
   if (!entry.ok()) return;
   Observe(*entry);
   const bool eligible = volume_.bricks_size() != 2 || !volume_.witness().empty() || brick_ == 0;
-  if (entry->primary_lease == 0 && InSync(entry->set, brick_) && eligible) Campaign(*etcd, *entry);
+  if (entry->primary_lease != 0 || !InSync(entry->set, brick_) || !eligible) {
+    vacant_since_.reset();
+    return;
+  }
+  // The brick that applied most of the last primary's changes takes the role, so that it can
+  // send the others what they missed; one that does not come forward soon is not waited for.
+  const auto now = Clock::now();
+  if (!vacant_since_) vacant_since_ = now;
+  if (now - *vacant_since_ < kDeferMax && SomeoneAhead(*entry)) return;
+  Campaign(*etcd, *entry);
 }
 
 void ReplicaRole::Observe(const ReplicaSetEntry& entry) {
@@ -475,9 +565,10 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
       // applied more or fewer (the last primary died while forwarding) is compared by a heal.
       const proto::LogPosition theirs = (*transport)->hello().applied();
       if (!SamePosition(theirs, mine)) {
-        failed[brick] = fmt::format("it applied the last primary's changes up to {}, the new primary up to {}",
-                                    Position(theirs), Position(mine));
-        continue;
+        if (Status shipped = ShipTail(**transport, theirs, mine); !shipped.ok()) {
+          failed[brick] = shipped.message();
+          continue;
+        }
       }
       auto backup = std::make_shared<Backup>();
       backup->brick = brick;

@@ -22,7 +22,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +73,10 @@ class ReplicaRole {
   proto::ReplicaSet replica_set() const;
   proto::LogPosition applied() const;
 
+  // Whether this brick may answer a client's read now: only while it surely holds the primary
+  // role (a primary that froze and woke up must not answer from a brick a new primary has moved
+  // on from); kNotPrimary if not.
+  Status MayServeRead() const;
   // Whether a client's connection of `role` may be served now; kNotPrimary saying why if not.
   Status AdmitClient(proto::HelloRole role) const;
   // Whether the primary of `epoch` may forward changes here (backup side).
@@ -78,7 +84,10 @@ class ReplicaRole {
   // Backup side, for each forwarded change: the primary of `epoch` still holds the role here and
   // `position` follows the last change applied; records it as applied when `applied` is called.
   Status CheckForwarded(uint64_t epoch, const proto::LogPosition& position) const;
-  void NoteApplied(const proto::LogPosition& position);
+  // Records a forwarded change as applied here, with the result it had: the tail of this log is
+  // what a new primary sends to a backup that missed the last primary's final changes.
+  // `forward.node` names the file a handle referred to.
+  void NoteApplied(const proto::ReplicateRequest& forward, const net::Bulk& trailer, uint32_t status);
 
   // The primary's side of one change: holds the volume's order, so that changes reach every
   // backup in the order they were applied here. Forward sends the change and lets the order go;
@@ -116,6 +125,12 @@ class ReplicaRole {
   using Clock = std::chrono::steady_clock;
 
   std::string StateNameLocked() const;
+  // Sends a backup at `theirs` the changes of this brick's log up to `mine`; fails if the log
+  // does not cover them or the backup's results differ.
+  Status ShipTail(net::ClientTransport& backup, const proto::LogPosition& theirs, const proto::LogPosition& mine);
+  // Whether another in-sync brick that answers applied more of the last primary's changes (or as
+  // many, and comes first): it should take the role instead.
+  bool SomeoneAhead(const ReplicaSetEntry& entry);
   void Run();
   void Tick();
   void Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry);
@@ -148,6 +163,14 @@ class ReplicaRole {
   Clock::time_point next_keep_alive_{};
   std::map<uint32_t, std::shared_ptr<Backup>> backups_;  // the primary's connections, by brick
   proto::LogPosition applied_;  // the last change applied here (as backup or primary)
+  struct LogEntry {
+    proto::ReplicateRequest forward;
+    net::Bulk trailer;
+    uint32_t status = 0;
+  };
+  std::deque<LogEntry> log_;  // the last changes applied as a backup, oldest first
+  size_t log_bytes_ = 0;
+  std::optional<Clock::time_point> vacant_since_;  // role thread only: when no one held the role
   int changes_in_flight_ = 0;   // begun and not yet answered
   bool resigning_ = false;      // a planned stop: no change begins
   std::condition_variable changes_done_;

@@ -173,6 +173,7 @@ Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& 
         return {.response = proto::ErrorResponse(Status(Code::kNotPrimary, "changes go to the primary's connection"))};
       return HandleReplicated(request, trailer, request_id);
     }
+    if (Status current = role_->MayServeRead(); !current.ok()) return {.response = proto::ErrorResponse(current)};
   }
   if (request.has_replicate())
     return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "replicate needs a replication connection"))};

@@ -33,6 +33,18 @@ const proto::Attr* AnsweredAttr(const proto::Response& r) {
   }
 }
 
+// The open file a forwarded change works through, if any.
+uint64_t ForwardedHandle(const proto::Request& request) {
+  switch (request.op_case()) {
+    case proto::Request::kWrite: return request.write().handle();
+    case proto::Request::kFsync: return request.fsync().handle();
+    case proto::Request::kFallocate: return request.fallocate().handle();
+    case proto::Request::kSetAttr: return request.set_attr().handle();
+    case proto::Request::kRelease: return request.release().handle();
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 bool Session::Forwards(const proto::Request& request) {
@@ -135,20 +147,45 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
     return {.response = proto::ErrorResponse(current)};
   }
   const proto::Request& request = forward.request();
+  // The file behind the request's handle, kept in the log; a change sent again by a new primary
+  // names it, and it is opened for that change alone when the handle is not open here.
+  proto::ReplicateRequest logged = forward;
+  logged.clear_shipped();
+  const uint64_t handle_id = ForwardedHandle(request);
+  bool borrowed = false;
+  if (handle_id != 0) {
+    if (auto open = FindHandle(handle_id)) {
+      logged.set_node(open->node);
+    } else if (forward.node() != 0) {
+      auto opened = brick_.load()->OpenFile(forward.node(), O_RDWR);
+      if (opened.ok()) {
+        auto temporary = std::make_shared<OpenHandle>();
+        temporary->node = forward.node();
+        temporary->fd = std::move(opened->fd);
+        std::lock_guard lock(mutex_);
+        borrowed = handles_.emplace(handle_id, std::move(temporary)).second;
+      }
+    }
+  }
+  if (request.has_open()) logged.set_node(request.open().node());
   assign_id_ = forward.node_id();
   Answer answer = HandleLocal(request, trailer);
   assign_id_ = 0;
+  if (borrowed) DropHandle(handle_id);
   // Kept under the primary's number, which is what its next requests on the file carry.
   uint64_t local = 0;
   if (answer.response.has_open()) local = answer.response.open().handle();
   if (answer.response.has_create()) local = answer.response.create().handle();
-  if (local != 0 && forward.handle() != 0) {
+  if (local != 0 && forward.shipped()) {
+    DropHandle(local);  // sent again after its primary died: no request will use it
+  } else if (local != 0 && forward.handle() != 0) {
     std::lock_guard lock(mutex_);
     auto node = handles_.extract(local);
     node.key() = forward.handle();
     node.mapped()->replicated = true;
     handles_.insert(std::move(node));
   }
+  if (request.has_create() && answer.response.has_create()) logged.set_node(answer.response.create().entry().attr().ino());
   if (answer.response.status() == 0) {
     storage::Brick& brick = *brick_.load();
     for (const proto::NodeTimes& times : forward.times()) {
@@ -162,7 +199,7 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
       }
     }
   }
-  role_->NoteApplied(forward.position());
+  role_->NoteApplied(logged, trailer, answer.response.status());
   role_->replies().Insert(forward.client_id(), forward.request_id(), answer.response);
   proto::Response response;
   *response.mutable_replicate()->mutable_response() = std::move(answer.response);

@@ -229,12 +229,20 @@ TEST_F(ReplicationTest, PrimaryFrozenIsReplacedAndFencedWhenItWakes) {
   const int other = primary == 1 ? 2 : 1;
   Mount mount(MountPoint("m"));
   ASSERT_EQ(mount.Start(Name(other) + ":/www", "backup-servers=" + Name(6 - primary - other)).exit_code, 0);
+  // A second client that only reads, idle while the primary is frozen.
+  Mount reader(MountPoint("r"));
+  ASSERT_EQ(reader.Start(Name(other) + ":/www").exit_code, 0);
+  { std::ofstream(mount.path() + "/shared") << "before"; }
+  EXPECT_EQ(ReadFile(reader.path() + "/shared"), "before");
   Writer writer(mount.path());
   ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
 
   servers_[primary - 1]->Kill(SIGSTOP);
   ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  { std::ofstream(mount.path() + "/shared") << "after the failover"; }
   servers_[primary - 1]->Kill(SIGCONT);
+  // Awake, the old primary must not answer from its brick, which the new primary has moved on from.
+  EXPECT_EQ(ReadFile(reader.path() + "/shared"), "after the failover");
   ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
   writer.Stop();
   EXPECT_THAT(writer.errors(), IsEmpty());
