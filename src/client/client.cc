@@ -70,6 +70,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
     transport.ping_interval_ms = 250;
     transport.silence_ms = 1000;
     transport.backoff_max_ms = 200;
+    transport.hello_timeout_ms = 1000;
   }
   auto* hello = transport.hello.mutable_hello();
   hello->set_protocol_version(kProtocolVersion);

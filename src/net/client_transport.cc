@@ -81,9 +81,12 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
   retry_timer_ = &timer;
   while (!stopping_) {
     std::vector<std::string> errors;
-    for (const auto& address : options_.servers) {
+    for (size_t index = 0; index < options_.servers.size(); ++index) {
+      const HostPort& address = options_.servers[index];
+      if (index == silent_server_ && options_.servers.size() > 1 && Clock::now() < silent_until_) continue;
       Status status = co_await TryConnect(address);
       if (status.ok()) {
+        connected_index_ = index;
         connecting_ = false;
         retry_timer_ = nullptr;
         co_return;
@@ -136,7 +139,7 @@ asio::awaitable<Status> ClientTransport::TryConnect(const HostPort& address) {
   // The hello's answer arrives through OnFrame, which cancels this wait (as does a close); wait
   // here so that the loop does not try the next address meanwhile.
   asio::steady_timer wait(io_);
-  wait.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
+  wait.expires_after(std::chrono::milliseconds(options_.hello_timeout_ms > 0 ? options_.hello_timeout_ms : options_.connect_timeout_ms));
   hello_wait_ = &wait;
   co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   hello_wait_ = nullptr;
@@ -163,6 +166,9 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
         spdlog::warn("transport.server_silent server={} silent_ms={}", connection_->peer(),
                      std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count());
         auto dead = connection_;
+        // A frozen server's kernel still accepts connections: try the others first for a while.
+        silent_server_ = connected_index_;
+        silent_until_ = now + std::chrono::milliseconds(2 * options_.silence_ms);
         OnClose("server did not answer for " + std::to_string(options_.silence_ms) + " ms");
         dead->Close("server silent");
       } else if (quiet > std::chrono::milliseconds(ping_interval_ms_)) {

@@ -48,6 +48,7 @@ struct TransportOptions {
   int ping_interval_ms = 1000;
   int silence_ms = 4000;
   int backoff_max_ms = 1000;  // the longest wait between rounds of reconnecting
+  int hello_timeout_ms = 0;   // how long a connected server has to answer the hello; 0: connect_timeout_ms
 };
 
 struct Reply {
@@ -125,6 +126,9 @@ class ClientTransport {
   Clock::time_point down_since_ = Clock::now();
   std::string last_error_;
   Code last_refusal_ = Code::kOk;  // the last address tried refused the hello with this
+  size_t connected_index_ = 0;     // into options_.servers: the server of the current connection
+  size_t silent_server_ = SIZE_MAX;  // skipped by reconnects until silent_until_
+  Clock::time_point silent_until_{};
   asio::steady_timer* retry_timer_ = nullptr;  // ConnectLoop's backoff; cancelled to retry now
   asio::steady_timer* hello_wait_ = nullptr;   // TryConnect's wait for the hello's answer
   bool retry_now_ = false;

@@ -1,5 +1,9 @@
 #include "server/replica_role.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <future>
 #include <ranges>
@@ -37,6 +41,29 @@ std::vector<uint32_t> Without(const proto::ReplicaSet& set, const std::map<uint3
   for (uint32_t brick : set.in_sync())
     if (!gone.contains(brick)) in_sync.push_back(brick);
   return in_sync;
+}
+
+// Whether nothing listens at `server` (connection refused): its process is gone, not merely slow
+// or frozen, whose kernel would still accept the connection.
+bool NothingListens(const std::string& server) {
+  auto address = ParseHostPort(server);
+  if (!address.ok()) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(address->host.c_str(), std::to_string(address->port).c_str(), &hints, &found) != 0) return false;
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, ::freeaddrinfo);
+  UniqueFd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) == 0) return false;
+  if (errno == ECONNREFUSED) return true;
+  if (errno != EINPROGRESS) return false;
+  pollfd wait{.fd = fd.get(), .events = POLLOUT, .revents = 0};
+  if (::poll(&wait, 1, 200) != 1) return false;
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  return error == ECONNREFUSED;
 }
 
 bool SamePosition(const proto::LogPosition& a, const proto::LogPosition& b) {
@@ -304,7 +331,7 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
     for (auto& [brick, backup] : role_->backups_) backups.push_back(backup);
   }
   fan_out_ = std::make_shared<FanOut>();
-  fan_out_->deadline = Clock::now() + std::chrono::milliseconds(role_->options_.backup_deadline_ms);
+  fan_out_->deadline = Clock::now() + std::chrono::milliseconds(role_->options_.change_deadline_ms);
   fan_out_->outstanding = backups.size();
   const uint32_t expected = local.status();
   proto::Request request;
@@ -347,7 +374,7 @@ Status ReplicaRole::Change::Finish() {
     std::lock_guard role_lock(role_->mutex_);
     for (const auto& [brick, backup] : role_->backups_)
       if (!fan_out_->answered.contains(brick) && !failed.contains(brick))
-        failed[brick] = fmt::format("it did not apply a change within {} ms", role_->options_.backup_deadline_ms);
+        failed[brick] = fmt::format("it did not apply a change within {} ms", role_->options_.change_deadline_ms);
   }
   if (!failed.empty()) {
     std::lock_guard role_lock(role_->role_mutex_);
@@ -448,6 +475,19 @@ void ReplicaRole::Tick() {
   auto entry = ReadReplicaSet(*etcd, volume_);
   if (!entry.ok()) return;
   Observe(*entry);
+  const int32_t primary = entry->set.primary();
+  if (primary_lost_.exchange(false) && entry->primary_lease != 0 && primary >= 0 && primary != int32_t(brick_) &&
+      primary < volume_.bricks_size() && NothingListens(volume_.bricks(primary).server())) {
+    // Killed, not frozen: its lease would only delay the failover. A refused connection means
+    // its shoald no longer listens, which happens only once its process is gone or its roles
+    // were handed over (main.cc stops the roles before it closes the listener), so no primary
+    // can still be acknowledging under the revoked lease.
+    spdlog::warn("replica.primary_gone volume={} brick={} server={}: its lease is revoked", volume_.name(), primary,
+                 volume_.bricks(primary).server());
+    (void)etcd->RevokeLease(entry->primary_lease);
+    entry = ReadReplicaSet(*etcd, volume_);
+    if (!entry.ok()) return;
+  }
   const bool eligible = volume_.bricks_size() != 2 || !volume_.witness().empty() || brick_ == 0;
   if (entry->primary_lease != 0 || !InSync(entry->set, brick_) || !eligible) {
     vacant_since_.reset();
@@ -523,13 +563,13 @@ Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_
   h->set_client_name(options_.server_name);
   h->set_role(proto::ROLE_REPLICATION);
   h->set_epoch(epoch);
-  const int deadline = options_.backup_deadline_ms;
+  const int silence = options_.backup_silence_ms;
   return net::ClientTransport::Connect({.servers = {address},
                                         .hello = std::move(hello),
                                         .connect_timeout_ms = kConnectBackupMs,
-                                        .give_up_ms = deadline,
-                                        .ping_interval_ms = deadline / 4,
-                                        .silence_ms = deadline});
+                                        .give_up_ms = silence,
+                                        .ping_interval_ms = silence / 4,
+                                        .silence_ms = silence});
 }
 
 bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) {

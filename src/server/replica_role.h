@@ -19,6 +19,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -46,7 +47,11 @@ struct ReplicaRoleOptions {
   std::string server_name;        // this server, host:port as in the volume's bricks
   int poll_ms = 100;              // how often etcd is asked; bounds how late a failover starts
   int lease_ttl_s = 1;            // the primary's etcd lease
-  int backup_deadline_ms = 1000;  // a backup that has not applied a change by then leaves the in-sync set
+  // A backup that does not answer pings for this long (dead, frozen, cut off) leaves the in-sync
+  // set; one that answers but has not applied a change after change_deadline_ms (a stalled disk)
+  // leaves it too. An fsync of many dirty pages can take seconds on a busy disk.
+  int backup_silence_ms = 1000;
+  int change_deadline_ms = 30000;
 };
 
 class ReplicaRole {
@@ -88,6 +93,10 @@ class ReplicaRole {
   // what a new primary sends to a backup that missed the last primary's final changes.
   // `forward.node` names the file a handle referred to.
   void NoteApplied(const proto::ReplicateRequest& forward, const net::Bulk& trailer, uint32_t status);
+  // The primary's connection to this backup closed: if the primary's server no longer accepts
+  // connections (its process is gone), the next poll ends its lease at once instead of waiting
+  // for it to run out.
+  void PrimaryConnectionLost() { primary_lost_ = true; }
 
   // The primary's side of one change: holds the volume's order, so that changes reach every
   // backup in the order they were applied here. Forward sends the change and lets the order go;
@@ -171,6 +180,7 @@ class ReplicaRole {
   std::deque<LogEntry> log_;  // the last changes applied as a backup, oldest first
   size_t log_bytes_ = 0;
   std::optional<Clock::time_point> vacant_since_;  // role thread only: when no one held the role
+  std::atomic<bool> primary_lost_{false};
   int changes_in_flight_ = 0;   // begun and not yet answered
   bool resigning_ = false;      // a planned stop: no change begins
   std::condition_variable changes_done_;

@@ -141,6 +141,7 @@ void Session::OnFrame(net::Frame frame) {
 void Session::OnClose(const std::string& reason) {
   spdlog::info("session.closed peer={} volume={} reason=\"{}\"", connection_->peer(), volume_name_, reason);
   LeaveCacheTracking();
+  if (role_ && hello_role_ == proto::ROLE_REPLICATION) role_->PrimaryConnectionLost();
   // The connection no longer refers to us; handles and lock descriptors close with the last
   // reference, which may be a request still running on the pool.
 }
