@@ -186,6 +186,10 @@ Status EtcdClient::RemoveMember(uint64_t member_id, int healthy_wait_ms) {
   }
 }
 
+Status EtcdClient::MoveLeader(uint64_t target) {
+  return Call("/v3/maintenance/transfer-leadership", fmt::format("{{\"targetID\":\"{}\"}}", target), false).status();
+}
+
 Result<EtcdStatus> EtcdClient::MemberStatus() {
   SHOAL_ASSIGN_OR_RETURN(Answer answer, Call("/v3/maintenance/status", "{}", true));
   return Decoded(answer.json, answer.where, wire::StatusFromJson);

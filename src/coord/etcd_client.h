@@ -168,6 +168,8 @@ class EtcdClient {
   Status RemoveMember(uint64_t member_id, int healthy_wait_ms = 10000);
   // The status of the member that answers (not the cluster's): the first endpoint that does.
   Result<EtcdStatus> MemberStatus();
+  // Hands the cluster's leadership to member `target`; only the leader can (send it there).
+  Status MoveLeader(uint64_t target);
 
  private:
   struct Answer;

@@ -104,6 +104,7 @@ void ReplicaRole::Stop() {
   }
   stop_requested_.notify_all();
   thread_.join();
+  if (leader_mover_.joinable()) leader_mover_.join();
   // A planned stop: no change begins, those begun are answered, then the role is handed over
   // so that another in-sync brick takes it on its next poll.
   std::unique_lock lock(mutex_);
@@ -273,7 +274,8 @@ bool ReplicaRole::SomeoneAhead(const ReplicaSetEntry& entry) {
   const proto::LogPosition mine = applied();
   std::vector<std::pair<uint32_t, std::future<Result<proto::Response>>>> asked;
   for (uint32_t brick : entry.set.in_sync()) {
-    if (brick == brick_) continue;
+    // The last primary is not asked: it stopped renewing its lease and leaves the in-sync set.
+    if (brick == brick_ || int32_t(brick) == entry.set.primary()) continue;
     auto address = ParseHostPort(volume_.bricks(brick).server());
     if (!address.ok()) continue;
     proto::Request request;
@@ -551,7 +553,19 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
     (void)etcd.RevokeLease(lease->id);
     std::lock_guard lock(mutex_);
     lease_ = 0;
+    return;
   }
+  // To the server of a backup that just answered (alive), and off the role thread: a transfer
+  // can take a while, and the lease must be renewed meanwhile.
+  std::set<std::string> alive;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [brick, backup] : backups_) alive.insert(volume_.bricks(brick).server());
+  }
+  if (leader_mover_.joinable()) leader_mover_.join();
+  leader_mover_ = std::thread([this, etcd = etcd_(), alive] {
+    if (etcd) MoveEtcdLeaderAway(*etcd, alive);
+  });
 }
 
 Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch) {
@@ -641,6 +655,26 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
     return false;
   }
   return true;
+}
+
+void ReplicaRole::MoveEtcdLeaderAway(coord::EtcdClient& etcd, const std::set<std::string>& to) {
+  // When the primary's server dies, a surviving etcd leader lets its lease run out in 1 s; a
+  // dead leader first needs an election, after which etcd extends every lease by its TTL again.
+  auto members = etcd.MemberList();
+  auto status = etcd.MemberStatus();
+  if (!members.ok() || !status.ok() || members->size() < 2) return;
+  const coord::Member* mine = nullptr;
+  const coord::Member* other = nullptr;
+  for (const coord::Member& member : *members) {
+    if (member.name == options_.server_name) mine = &member;
+    else if (!member.learner && to.contains(member.name) && other == nullptr) other = &member;
+  }
+  if (mine == nullptr || other == nullptr || status->leader != mine->id || mine->client_urls.empty()) return;
+  auto local = ParseHostPort(std::string_view(mine->client_urls.front()).substr(std::string_view("http://").size()));
+  if (!local.ok()) return;
+  coord::EtcdClient leader({.endpoints = {*local}, .request_timeout_ms = 1000});
+  Status moved = leader.MoveLeader(other->id);
+  spdlog::info("replica.etcd_leader_moved volume={} to={} status=\"{}\"", volume_.name(), other->name, moved.ToString());
 }
 
 void ReplicaRole::Demote(const std::string& reason) {

@@ -26,6 +26,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -146,6 +147,8 @@ class ReplicaRole {
   // Connects to the backups of `entry` and drops those that cannot follow; false if it failed.
   bool BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry);
   void Demote(const std::string& reason);
+  // If this server's etcd member leads the cluster, hands the leadership to another member.
+  void MoveEtcdLeaderAway(coord::EtcdClient& etcd, const std::set<std::string>& to);
   void Observe(const ReplicaSetEntry& entry);
   // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
   Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
@@ -190,6 +193,7 @@ class ReplicaRole {
   std::condition_variable stop_requested_;
   bool stopping_ = false;  // guarded by stop_mutex_
   std::thread thread_;
+  std::thread leader_mover_;  // MoveEtcdLeaderAway, after taking the role
 };
 
 }  // namespace shoal::server
