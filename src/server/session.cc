@@ -54,7 +54,8 @@ bool RunsInline(const proto::Request& request) {
   }
 }
 
-// Whether `request` changes the volume (refused on a read-only volume).
+}  // namespace
+
 bool Changes(const proto::Request& request) {
   switch (request.op_case()) {
     case proto::Request::kSetAttr:
@@ -75,6 +76,8 @@ bool Changes(const proto::Request& request) {
       return false;
   }
 }
+
+namespace {
 
 // The address part of a peer's "address:port" ("[v6]:port" or "v6:port" alike).
 std::string AddressOf(const std::string& peer) {

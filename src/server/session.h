@@ -25,6 +25,9 @@
 
 namespace shoal::server {
 
+// Whether `request` changes the volume: refused on a read-only volume, forwarded by a primary.
+bool Changes(const proto::Request& request);
+
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
  public:
   // `admin` serves the admin requests of connections whose hello names no volume; null: none yet

@@ -48,30 +48,11 @@ uint64_t ForwardedHandle(const proto::Request& request) {
 }  // namespace
 
 bool Session::Forwards(const proto::Request& request) {
-  switch (request.op_case()) {
-    case proto::Request::kSetAttr:
-    case proto::Request::kMakeNode:
-    case proto::Request::kSymlink:
-    case proto::Request::kLink:
-    case proto::Request::kRemove:
-    case proto::Request::kRename:
-    case proto::Request::kCreate:
-    case proto::Request::kWrite:
-    case proto::Request::kSetXattr:
-    case proto::Request::kRemoveXattr:
-    case proto::Request::kFallocate:
-      return true;
-    case proto::Request::kOpen:
-      return (request.open().flags() & O_ACCMODE) != O_RDONLY || (request.open().flags() & O_TRUNC);
-    // The backups hold the files the primary opened for writing: they close and sync them too.
-    case proto::Request::kRelease:
-    case proto::Request::kFsync: {
-      auto handle = FindHandle(request.has_release() ? request.release().handle() : request.fsync().handle());
-      return handle && handle->replicated;
-    }
-    default:
-      return false;
-  }
+  if (Changes(request)) return true;
+  // The backups hold the files the primary opened for writing: they close and sync them too.
+  if (!request.has_release() && !request.has_fsync()) return false;
+  auto handle = FindHandle(request.has_release() ? request.release().handle() : request.fsync().handle());
+  return handle && handle->replicated;
 }
 
 Session::Answer Session::HandleReplicated(const proto::Request& request, const net::Bulk& trailer,
