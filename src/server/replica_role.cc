@@ -33,6 +33,9 @@ constexpr size_t kLogBytesMax = 64u << 20;
 // that got further take the role before it takes it itself.
 constexpr int kAskPositionMs = 200;
 constexpr auto kDeferMax = std::chrono::milliseconds(500);
+// How often the primary asks etcd again to take a brick out of the in-sync set when it gets no
+// answer (each try waits up to the etcd client's timeout) before the change fails.
+constexpr int kUnansweredRetries = 3;
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
 constexpr auto kStartingBackupWait = std::chrono::seconds(3);
 
@@ -66,10 +69,6 @@ bool NothingListens(const std::string& server) {
   return error == ECONNREFUSED;
 }
 
-bool SamePosition(const proto::LogPosition& a, const proto::LogPosition& b) {
-  return a.epoch() == b.epoch() && a.lsn() == b.lsn();
-}
-
 std::string Position(const proto::LogPosition& p) { return fmt::format("{}.{}", p.epoch(), p.lsn()); }
 
 }  // namespace
@@ -80,6 +79,7 @@ struct ReplicaRole::Change::FanOut {
   size_t outstanding = 0;                      // guarded by mutex
   std::map<uint32_t, std::string> failed;      // by brick, why; guarded by mutex
   std::map<uint32_t, bool> answered;           // guarded by mutex
+  std::vector<uint32_t> sent;                  // the bricks it was sent to
   Clock::time_point deadline;
 };
 
@@ -105,6 +105,7 @@ void ReplicaRole::Stop() {
   stop_requested_.notify_all();
   thread_.join();
   if (leader_mover_.joinable()) leader_mover_.join();
+  StopHeals(/*join=*/true);
   // A planned stop: no change begins, those begun are answered, then the role is handed over
   // so that another in-sync brick takes it on its next poll.
   std::unique_lock lock(mutex_);
@@ -148,7 +149,7 @@ std::string ReplicaRole::StateNameLocked() const {
   switch (state_) {
     case State::kPrimary: return "primary";
     case State::kBackup: return "in-sync";
-    case State::kOutOfSync: return "out-of-sync";
+    case State::kOutOfSync: return healers_ > 0 ? "healing" : "out-of-sync";
     case State::kStarting: break;
   }
   return "starting";
@@ -331,8 +332,10 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
     role_->applied_.set_lsn(++role_->lsn_);
     *forward.mutable_position() = role_->applied_;
     for (auto& [brick, backup] : role_->backups_) backups.push_back(backup);
+    role_->NoteDirty(forward);
   }
   fan_out_ = std::make_shared<FanOut>();
+  for (const auto& backup : backups) fan_out_->sent.push_back(backup->brick);
   fan_out_->deadline = Clock::now() + std::chrono::milliseconds(role_->options_.change_deadline_ms);
   fan_out_->outstanding = backups.size();
   const uint32_t expected = local.status();
@@ -373,8 +376,7 @@ Status ReplicaRole::Change::Finish() {
     std::unique_lock lock(fan_out_->mutex);
     fan_out_->done.wait_until(lock, fan_out_->deadline, [&] { return fan_out_->outstanding == 0; });
     failed = fan_out_->failed;
-    std::lock_guard role_lock(role_->mutex_);
-    for (const auto& [brick, backup] : role_->backups_)
+    for (uint32_t brick : fan_out_->sent)
       if (!fan_out_->answered.contains(brick) && !failed.contains(brick))
         failed[brick] = fmt::format("it did not apply a change within {} ms", role_->options_.change_deadline_ms);
   }
@@ -405,7 +407,10 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
     }
     if (!etcd) return Status(Code::kUnavailable, "no etcd client");
     auto changed = SetInSync(*etcd, Current(), entry, Without(entry.set, bricks), lease);
-    if (changed.status().code() == Code::kBusy && attempt < 2) {
+    // No answer: a proposal forwarded to an etcd leader that just died is lost, and the members
+    // elect another within about a second; asking again is safe (compare-and-swap).
+    if (changed.status().code() == Code::kUnavailable && attempt < kUnansweredRetries) continue;
+    if (changed.status().code() == Code::kBusy && attempt < kUnansweredRetries) {
       auto fresh = ReadReplicaSet(*etcd, volume_);
       if (!fresh.ok()) return fresh.status();
       std::lock_guard lock(mutex_);
@@ -471,7 +476,8 @@ void ReplicaRole::Tick() {
         return Demote("its lease has expired");
       }
     }
-    if (Clock::now() >= lease_valid_until_) Demote("it could not renew its lease in time");
+    if (Clock::now() >= lease_valid_until_) return Demote("it could not renew its lease in time");
+    StartHeals();
     return;
   }
   auto entry = ReadReplicaSet(*etcd, volume_);
@@ -568,14 +574,15 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
   });
 }
 
-Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch) {
+Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch,
+                                                                        proto::HelloRole role) {
   SHOAL_ASSIGN_OR_RETURN(HostPort address, ParseHostPort(volume_.bricks(brick).server()));
   proto::Request hello;
   auto* h = hello.mutable_hello();
   h->set_protocol_version(kProtocolVersion);
   h->set_volume(volume_.name());
   h->set_client_name(options_.server_name);
-  h->set_role(proto::ROLE_REPLICATION);
+  h->set_role(role);
   h->set_epoch(epoch);
   const int silence = options_.backup_silence_ms;
   return net::ClientTransport::Connect({.servers = {address},
@@ -686,6 +693,7 @@ void ReplicaRole::Demote(const std::string& reason) {
     backups.swap(backups_);
     lease_ = 0;
   }
+  StopHeals(/*join=*/false);
   spdlog::warn("replica.demoted volume={} brick={} reason=\"{}\"", volume_.name(), brick_, reason);
   served_.DisconnectClients(fmt::format("brick {} of volume {} is no longer its primary: {}", brick_, volume_.name(), reason));
 }

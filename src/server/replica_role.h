@@ -16,6 +16,11 @@
 // first removed from the in-sync set by a committed compare-and-swap (epoch + 1); a change that
 // leaves fewer than min_in_sync bricks is refused.
 //
+// The primary also heals (replica_heal.cc): for each brick outside the in-sync set whose server
+// answers, a thread makes that brick's tree the same as its own (TreeSync), first while clients
+// write, then over what changed meanwhile with the volume's changes held, and brings it back into
+// the in-sync set (epoch + 1) in the same hold, so that it misses nothing.
+//
 // Thread-safe.
 #pragma once
 
@@ -31,6 +36,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 
 #include "common/status.h"
@@ -43,6 +49,7 @@
 namespace shoal::server {
 
 class ServedVolume;
+class TreeSync;
 
 struct ReplicaRoleOptions {
   std::string server_name;        // this server, host:port as in the volume's bricks
@@ -74,7 +81,7 @@ class ReplicaRole {
   // The answers to the changes this brick applied (as primary or backup).
   ReplyCache& replies() { return replies_; }
   State state() const;
-  // "primary", "in-sync", "out-of-sync" (and "starting" before etcd first answered).
+  // "primary", "in-sync", "healing", "out-of-sync" (and "starting" before etcd first answered).
   std::string StateName() const;
   proto::ReplicaSet replica_set() const;
   proto::LogPosition applied() const;
@@ -87,6 +94,18 @@ class ReplicaRole {
   Status AdmitClient(proto::HelloRole role) const;
   // Whether the primary of `epoch` may forward changes here (backup side).
   Status AdmitReplication(uint64_t epoch);
+  // The brick being healed: whether the primary of `epoch` may heal it (it is out of sync and that
+  // primary still holds the role), when it connects and before each request; HealerLeft when
+  // its connection closes; Healed when its tree is the primary's as of `position`.
+  Status AdmitHealer(uint64_t epoch);
+  Status CheckHealer(uint64_t epoch) const;
+  void HealerLeft();
+  void Healed(const proto::LogPosition& position);
+  // The primary: how the heals it runs are going, by brick.
+  std::vector<proto::HealProgress> heals() const;
+  // The primary: compares every brick outside the in-sync set again from the root, with the
+  // content of every file when `full` (shoal volume heal NAME [full]). kNotPrimary if not.
+  Status HealNow(bool full);
   // Backup side, for each forwarded change: the primary of `epoch` still holds the role here and
   // `position` follows the last change applied; records it as applied when `applied` is called.
   Status CheckForwarded(uint64_t epoch, const proto::LogPosition& position) const;
@@ -127,6 +146,7 @@ class ReplicaRole {
   Result<Change> BeginChange();
 
  private:
+  struct Heal;
   struct Backup {
     uint32_t brick = 0;
     std::unique_ptr<net::ClientTransport> transport;
@@ -147,6 +167,16 @@ class ReplicaRole {
   // Connects to the backups of `entry` and drops those that cannot follow; false if it failed.
   bool BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry);
   void Demote(const std::string& reason);
+  // Heal (replica_heal.cc), on the primary's role thread: starts a heal for every brick out of
+  // sync that has none running; each runs HealBrick on its own thread.
+  void StartHeals();
+  void HealBrick(const std::shared_ptr<Heal>& heal);
+  // With the volume's changes held: the last pass, then the brick joins the in-sync set.
+  Status FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport& target);
+  // Tells every heal to stop; `join`: and waits for their threads (not under mutex_).
+  void StopHeals(bool join);
+  // Records the nodes a change touched in every heal running (under mutex_, in the volume's order).
+  void NoteDirty(const proto::ReplicateRequest& forward);
   // If this server's etcd member leads the cluster, hands the leadership to another member.
   void MoveEtcdLeaderAway(coord::EtcdClient& etcd, const std::set<std::string>& to);
   void Observe(const ReplicaSetEntry& entry);
@@ -155,7 +185,8 @@ class ReplicaRole {
   Status CheckLease() const;  // with mutex_ held
   proto::Volume Current() const;
   uint32_t MinInSyncLocked() const { return MinInSync(current_); }
-  Result<std::unique_ptr<net::ClientTransport>> ConnectBackup(uint32_t brick, uint64_t epoch);
+  Result<std::unique_ptr<net::ClientTransport>> ConnectBackup(uint32_t brick, uint64_t epoch,
+                                                              proto::HelloRole role = proto::ROLE_REPLICATION);
 
   const ReplicaRoleOptions options_;
   const proto::Volume volume_;  // name and bricks, which never change; options: current_
@@ -182,6 +213,8 @@ class ReplicaRole {
   };
   std::deque<LogEntry> log_;  // the last changes applied as a backup, oldest first
   size_t log_bytes_ = 0;
+  std::map<uint32_t, std::shared_ptr<Heal>> heals_;  // the primary's, by brick
+  int healers_ = 0;  // heal connections to this brick (it shows as "healing")
   std::optional<Clock::time_point> vacant_since_;  // role thread only: when no one held the role
   std::atomic<bool> primary_lost_{false};
   int changes_in_flight_ = 0;   // begun and not yet answered

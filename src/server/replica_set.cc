@@ -138,4 +138,8 @@ Status ResignPrimary(coord::EtcdClient& etcd, const proto::Volume& volume, const
 coord::TxnOp DeleteReplicaSetOp(const std::string& volume) { return coord::DeleteRequest{.key = SetKey(volume)}; }
 coord::TxnOp DeletePrimaryOp(const std::string& volume) { return coord::DeleteRequest{.key = PrimaryKey(volume)}; }
 
+bool SamePosition(const proto::LogPosition& a, const proto::LogPosition& b) {
+  return a.epoch() == b.epoch() && a.lsn() == b.lsn();
+}
+
 }  // namespace shoal::server

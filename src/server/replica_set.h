@@ -59,5 +59,6 @@ uint32_t DefaultMinInSync(const proto::Volume& volume);
 // The volume's option min-in-sync, or the default for "auto".
 uint32_t MinInSync(const proto::Volume& volume);
 bool InSync(const proto::ReplicaSet& set, uint32_t brick);
+bool SamePosition(const proto::LogPosition& a, const proto::LogPosition& b);
 
 }  // namespace shoal::server

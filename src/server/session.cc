@@ -117,7 +117,7 @@ void Session::OnFrame(net::Frame frame) {
     return;
   }
   const bool replicated = brick_.load() != nullptr && role_ != nullptr;
-  if (replicated && hello_role_ == proto::ROLE_REPLICATION) {
+  if (replicated && (hello_role_ == proto::ROLE_REPLICATION || hello_role_ == proto::ROLE_HEAL)) {
     ServeInOrder(id, std::move(request.value()), std::move(frame.trailer));
     return;
   }
@@ -145,6 +145,7 @@ void Session::OnClose(const std::string& reason) {
   spdlog::info("session.closed peer={} volume={} reason=\"{}\"", connection_->peer(), volume_name_, reason);
   LeaveCacheTracking();
   if (role_ && hello_role_ == proto::ROLE_REPLICATION) role_->PrimaryConnectionLost();
+  if (role_ && hello_role_ == proto::ROLE_HEAL) role_->HealerLeft();
   // The connection no longer refers to us; handles and lock descriptors close with the last
   // reference, which may be a request still running on the pool.
 }
@@ -167,6 +168,7 @@ Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& 
     return {.response = proto::ErrorResponse(
                 Status(Code::kReadOnly, fmt::format("volume {} is read-only (option read-only)", volume_name_)))};
   if (role_) {
+    if (hello_role_ == proto::ROLE_HEAL) return HandleHeal(request, trailer);
     if (hello_role_ == proto::ROLE_REPLICATION) {
       if (!request.has_replicate())
         return {.response = proto::ErrorResponse(Status(Code::kProtocolError, "a replication connection only replicates"))};
@@ -235,6 +237,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
                 Code::kNotPrimary, fmt::format("brick of volume {} is starting: it has no role yet", hello.volume())))};
   if (role) {
     Status admitted = hello.role() == proto::ROLE_REPLICATION ? role->AdmitReplication(hello.epoch())
+                      : hello.role() == proto::ROLE_HEAL      ? role->AdmitHealer(hello.epoch())
                                                               : role->AdmitClient(hello.role());
     if (!admitted.ok()) {
       spdlog::info("session.refused peer={} volume={} role={} error=\"{}\"", connection_->peer(), hello.volume(),
@@ -252,7 +255,8 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     client_id_ = hello.client_id();
     // A primary's connection is not a client (volume status counts clients); it goes when the
     // primary's role does.
-    if (volume_ == nullptr && hello.role() != proto::ROLE_REPLICATION && !(*served)->AddClient(connection_))
+    const bool from_primary = hello.role() == proto::ROLE_REPLICATION || hello.role() == proto::ROLE_HEAL;
+    if (volume_ == nullptr && !from_primary && !(*served)->AddClient(connection_))
       return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
     volume_ = *served;
     volume_name_ = hello.volume();

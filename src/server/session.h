@@ -78,6 +78,8 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   Answer Repeated(const proto::Request& request, proto::Response first);
   // A backup: applies a change its primary forwarded.
   Answer ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer);
+  // A brick outside the in-sync set: what its primary's heal asks (server/tree_sync.h).
+  Answer HandleHeal(const proto::Request& request, const net::Bulk& trailer);
   // A backup serves its primary's requests one at a time, in the order sent.
   void ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer);
 

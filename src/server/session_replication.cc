@@ -204,6 +204,63 @@ Session::Answer Session::Repeated(const proto::Request& request, proto::Response
   return {.response = std::move(first)};
 }
 
+Session::Answer Session::HandleHeal(const proto::Request& request, const net::Bulk& trailer) {
+  if (Status current = role_->CheckHealer(replication_epoch_); !current.ok())
+    return {.response = proto::ErrorResponse(current)};
+  storage::Brick& brick = *brick_.load();
+  proto::Response response;
+  Status done;
+  switch (request.op_case()) {
+    case proto::Request::kHealList: {
+      constexpr size_t kListBytesMax = 512u << 10;  // well within a frame's body
+      auto listed = brick.HealList(request.heal_list().dir(), request.heal_list().after(), kListBytesMax);
+      if (listed.ok()) *response.mutable_heal_list() = std::move(*listed);
+      done = listed.status();
+      break;
+    }
+    case proto::Request::kHealHashes: {
+      auto hashes = brick.HealHashes(request.heal_hashes().node(), request.heal_hashes().block_size());
+      if (hashes.ok()) *response.mutable_heal_hashes() = std::move(*hashes);
+      done = hashes.status();
+      break;
+    }
+    case proto::Request::kHealPut:
+      done = brick.HealPut(request.heal_put().parent(), request.heal_put().entry());
+      response.mutable_heal_put();
+      break;
+    case proto::Request::kHealRemove:
+      done = brick.HealRemove(request.heal_remove().parent(), request.heal_remove().name());
+      response.mutable_heal_remove();
+      break;
+    case proto::Request::kHealWrite:
+      done = brick.HealWrite(request.heal_write().node(), request.heal_write().offset(), net::View(trailer),
+                             request.heal_write().size());
+      response.mutable_heal_write();
+      break;
+    case proto::Request::kHealTimes: {
+      const auto& t = request.heal_times();
+      done = t.name().empty() ? brick.SetTimes(t.node(), t.atime_ns(), t.mtime_ns())
+                              : brick.SetTimes(t.node(), t.atime_ns(), t.mtime_ns(), t.parent(), t.name());
+      response.mutable_heal_times();
+      break;
+    }
+    case proto::Request::kHealDone:
+      // What the heal wrote must survive a crash before the brick counts as in sync.
+      done = brick.SyncAll();
+      if (done.ok()) role_->Healed(request.heal_done().position());
+      response.mutable_heal_done();
+      break;
+    default:
+      done = Status(Code::kProtocolError, "a heal connection only heals");
+  }
+  if (!done.ok()) {
+    spdlog::warn("session.heal_failed peer={} volume={} op={} error=\"{}\"", connection_->peer(), volume_name_,
+                 static_cast<int>(request.op_case()), done.ToString());
+    return {.response = proto::ErrorResponse(done)};
+  }
+  return {.response = std::move(response)};
+}
+
 void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer) {
   {
     std::lock_guard lock(in_order_mutex_);

@@ -110,6 +110,25 @@ class Brick {
   // last name is removed: a file a client still has open (fstat of an unlinked file).
   Result<std::shared_ptr<NodeFd>> Pin(NodeId node);
 
+  // Heal (brick_heal.cc): what a primary compares and copies to bring a brick back into the
+  // in-sync set (server/healer.h). Entries carry node ids, never the brick's inode numbers.
+  // Directory `dir` and its entries after name `after`, in name order, with everything a heal
+  // compares; stops (end unset) once the answer holds `bytes_max` bytes.
+  Result<proto::HealListResponse> HealList(NodeId dir, std::string_view after = {}, size_t bytes_max = SIZE_MAX);
+  // The xxh3-64 of every block of regular file `node`. Reads do not touch its atime.
+  Result<proto::HealHashesResponse> HealHashes(NodeId node, uint32_t block_size);
+  // Makes entry.name in `parent` the object `entry` describes, under its node id: an object of
+  // another id or type there goes first; a directory of that id elsewhere on the brick is moved
+  // here, a file of that id elsewhere gets this name as a hard link. Then owner, mode and xattrs
+  // are made the same (times: SetTimes, after the content). Parent 0: the root's own attributes.
+  Status HealPut(NodeId parent, const proto::HealEntry& entry);
+  // Removes `name` from `parent` with everything below it.
+  Status HealRemove(NodeId parent, std::string_view name);
+  // Writes `data` at `offset` into regular file `node`, then sets its size to `size`.
+  Status HealWrite(NodeId node, uint64_t offset, std::string_view data, uint64_t size);
+  // Puts everything written to the brick's file system on stable storage (syncfs) and the index too.
+  Status SyncAll();
+
  private:
   Brick(BrickOptions options, UniqueFd root_fd, std::unique_ptr<NodeIndex> index,
         std::unique_ptr<IdAllocator> ids);
@@ -132,6 +151,10 @@ class Brick {
   // is right only for /proc/self/fd magic links (they lead to the object itself).
   Result<NodeId> ReadId(const std::string& path, bool follow = true);
   Status WriteId(const std::string& path, NodeId node);
+  // Heal: the object entry.name in `parent` (open as parent_fd) made from nothing; and the removal
+  // of `name` in the directory open as `dir_fd` with everything below it.
+  Status HealCreate(NodeId parent, int parent_fd, const proto::HealEntry& entry);
+  Status RemoveTree(int dir_fd, const std::string& name);
 
   const BrickOptions options_;
   const UniqueFd root_fd_;

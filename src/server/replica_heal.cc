@@ -1,0 +1,351 @@
+// ReplicaRole: heal (DESIGN.md §5 "Heal"). The primary brings each brick outside the in-sync set
+// back as soon as its server answers: passes of TreeSync while clients go on writing, each over
+// what the clients changed during the one before (the dirty nodes), until few are left; then a
+// last pass with the volume's changes held, and the brick joins the in-sync set before they
+// resume, so that it misses no change. The brick being healed serves nothing meanwhile.
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <google/protobuf/descriptor.h>
+#include <spdlog/spdlog.h>
+
+#include "server/replica_role.h"
+#include "proto/messages.h"
+#include "server/tree_sync.h"
+#include "server/volume_registry.h"
+
+namespace shoal::server {
+namespace {
+
+// How soon a heal that could not start or failed is tried again.
+constexpr auto kRetry = std::chrono::seconds(1);
+// Passes while clients write go on until at most this many nodes changed during the last one...
+constexpr size_t kDirtyForLastPass = 512;
+// ...or this many passes ran; the last pass then holds the volume's changes for what is left.
+constexpr uint32_t kPassesMax = 6;
+// How long the last pass waits for the changes in flight to let the volume's order go.
+constexpr auto kHoldWait = std::chrono::seconds(10);
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The nodes a forwarded change touched: those it names (node, parent, new_parent of its request),
+// those it created and those whose times it set (which include a written file's).
+void AddTouched(const proto::ReplicateRequest& forward, std::unordered_set<uint64_t>& dirty) {
+  for (const proto::NodeTimes& times : forward.times()) dirty.insert(times.node());
+  if (forward.node_id() != 0) dirty.insert(forward.node_id());
+  if (forward.node() != 0) dirty.insert(forward.node());
+  const proto::Request& request = forward.request();
+  const auto* op = proto::Request::descriptor()->FindFieldByNumber(request.op_case());
+  if (op == nullptr || op->message_type() == nullptr) return;
+  const google::protobuf::Message& message = request.GetReflection()->GetMessage(request, op);
+  const auto* descriptor = message.GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* field = descriptor->field(i);
+    if (field->type() != google::protobuf::FieldDescriptor::TYPE_UINT64 || field->is_repeated()) continue;
+    if (field->name() != "node" && field->name() != "parent" && field->name() != "new_parent") continue;
+    if (uint64_t node = message.GetReflection()->GetUInt64(message, field); node != 0) dirty.insert(node);
+  }
+}
+
+}  // namespace
+
+struct ReplicaRole::Heal {
+  explicit Heal(uint32_t b) : brick(b) {}
+  const uint32_t brick;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  // Guarded by the role's mutex_:
+  bool running = false;
+  Clock::time_point next_try{};
+  bool full = false;         // the next heal compares every file's content
+  std::string last_failure;  // logged once, not every retry
+  // Guarded by `mutex`:
+  std::mutex mutex;
+  bool tracking = false;  // a heal is running: changes record the nodes they touch
+  std::unordered_set<uint64_t> dirty;
+  proto::HealProgress progress;
+  const TreeSync* sync = nullptr;  // the pass running, for its counters
+
+  std::unordered_set<uint64_t> TakeDirty() {
+    std::lock_guard lock(mutex);
+    return std::exchange(dirty, {});
+  }
+};
+
+void ReplicaRole::NoteDirty(const proto::ReplicateRequest& forward) {
+  for (auto& [brick, heal] : heals_) {
+    std::lock_guard lock(heal->mutex);
+    if (heal->tracking) AddTouched(forward, heal->dirty);
+  }
+}
+
+void ReplicaRole::StartHeals() {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kPrimary) return;
+  const auto now = Clock::now();
+  for (uint32_t brick = 0; brick < uint32_t(volume_.bricks_size()); ++brick) {
+    if (brick == brick_ || InSync(entry_.set, brick)) continue;
+    auto& heal = heals_[brick];
+    if (!heal) heal = std::make_shared<Heal>(brick);
+    if (heal->running || now < heal->next_try) continue;
+    if (heal->thread.joinable()) heal->thread.join();  // it has finished: running is unset last
+    heal->running = true;
+    heal->stop = false;
+    heal->thread = std::thread([this, heal] {
+      HealBrick(heal);
+      std::lock_guard lock(mutex_);
+      heal->running = false;
+      heal->next_try = Clock::now() + kRetry;
+    });
+  }
+}
+
+void ReplicaRole::StopHeals(bool join) {
+  std::vector<std::shared_ptr<Heal>> heals;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [brick, heal] : heals_) {
+      heal->stop = true;
+      heals.push_back(heal);
+    }
+    if (join) heals_.clear();
+  }
+  if (!join) return;
+  for (auto& heal : heals)
+    if (heal->thread.joinable()) heal->thread.join();
+}
+
+void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
+  uint64_t epoch;
+  bool full;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::kPrimary) return;
+    epoch = entry_.set.epoch();
+    full = std::exchange(heal->full, false);
+  }
+  const std::string& server = volume_.bricks(heal->brick).server();
+  auto fail = [&](const std::string& state, const std::string& reason) {
+    {
+      std::lock_guard lock(heal->mutex);
+      heal->progress.set_state(state);
+      heal->progress.set_reason(reason);
+      heal->tracking = false;
+      heal->dirty.clear();
+      heal->sync = nullptr;
+    }
+    std::lock_guard lock(mutex_);
+    if (std::exchange(heal->last_failure, reason) != reason)
+      spdlog::warn("heal.{} volume={} brick={} server={} reason=\"{}\"", state, volume_.name(), heal->brick, server,
+                   reason);
+  };
+  auto target = ConnectBackup(heal->brick, epoch, proto::ROLE_HEAL);
+  if (!target.ok()) {
+    {
+      std::lock_guard lock(heal->mutex);
+      heal->progress.Clear();
+      heal->progress.set_brick(heal->brick);
+    }
+    return fail("waiting", "its server does not serve it: " + target.status().ToString());
+  }
+  const auto started = Clock::now();
+  {
+    std::lock_guard lock(heal->mutex);
+    heal->tracking = true;
+    heal->dirty.clear();
+    heal->progress.Clear();
+    heal->progress.set_brick(heal->brick);
+    heal->progress.set_state("healing");
+    heal->progress.set_pass(1);
+    heal->progress.set_started_unix_ms(NowUnixMs());
+  }
+  spdlog::info("heal.started volume={} brick={} server={} full={}", volume_.name(), heal->brick, server, full);
+  TreeSync sync(served_.brick(), **target, heal->stop);
+  {
+    std::lock_guard lock(heal->mutex);
+    heal->sync = &sync;
+  }
+  Status status = sync.Pass(nullptr, full);
+  for (uint32_t pass = 2; status.ok(); ++pass) {
+    size_t dirty;
+    {
+      std::lock_guard lock(heal->mutex);
+      heal->progress.set_pass(pass);
+      dirty = heal->dirty.size();
+    }
+    if (dirty <= kDirtyForLastPass || pass >= kPassesMax) {
+      status = FinishHeal(*heal, sync, **target);
+      break;
+    }
+    auto nodes = heal->TakeDirty();
+    status = sync.Pass(&nodes);
+  }
+  const TreeSync::Counters& counters = sync.counters();
+  if (!status.ok()) return fail("failed", status.ToString());
+  uint32_t passes;
+  {
+    std::lock_guard lock(heal->mutex);
+    heal->tracking = false;
+    heal->dirty.clear();
+    heal->sync = nullptr;
+    heal->progress.set_state("done");
+    passes = heal->progress.pass();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    heal->last_failure.clear();
+  }
+  spdlog::warn("heal.done volume={} brick={} server={} seconds={:.3f} passes={} directories={} entries={} copied={} "
+               "removed={} bytes={}",
+               volume_.name(), heal->brick, server, std::chrono::duration<double>(Clock::now() - started).count(),
+               passes, counters.directories.load(), counters.entries.load(), counters.copied.load(),
+               counters.removed.load(), counters.bytes.load());
+}
+
+Status ReplicaRole::FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport& target) {
+  std::unique_lock order(order_mutex_, std::defer_lock);
+  if (!order.try_lock_for(kHoldWait))
+    return Status(Code::kBusy, "the volume's changes did not pause for the last pass");
+  const auto held = Clock::now();
+  auto nodes = heal.TakeDirty();
+  SHOAL_RETURN_IF_ERROR(sync.Pass(&nodes));
+  proto::Request done;
+  {
+    std::lock_guard lock(mutex_);
+    SHOAL_RETURN_IF_ERROR(CheckLease());
+    *done.mutable_heal_done()->mutable_position() = applied_;
+  }
+  const proto::LogPosition position = done.heal_done().position();
+  auto reply = target.CallSync(std::move(done), nullptr, /*retry_safe=*/false);
+  if (!reply.ok()) return reply.status();
+  SHOAL_RETURN_IF_ERROR(proto::StatusOf(reply->response));
+  auto etcd = etcd_();
+  if (!etcd) return Status(Code::kUnavailable, "no etcd client");
+  std::lock_guard role_lock(role_mutex_);
+  ReplicaSetEntry entry;
+  int64_t lease;
+  {
+    std::lock_guard lock(mutex_);
+    entry = entry_;
+    lease = lease_;
+  }
+  std::vector<uint32_t> in_sync(entry.set.in_sync().begin(), entry.set.in_sync().end());
+  in_sync.push_back(heal.brick);
+  std::sort(in_sync.begin(), in_sync.end());
+  auto joined = SetInSync(*etcd, Current(), entry, in_sync, lease);
+  if (!joined.ok()) return joined.status();
+  {
+    std::lock_guard lock(mutex_);
+    entry_ = *joined;
+  }
+  auto connected = ConnectBackup(heal.brick, joined->set.epoch());
+  if (!connected.ok() || !SamePosition((*connected)->hello().applied(), position)) {
+    const std::string why = connected.ok() ? "it answered at another position right after its heal"
+                                           : "it could not be reached right after its heal: " +
+                                                 connected.status().ToString();
+    (void)RemoveFromInSync({{heal.brick, why}});
+    return Status(Code::kUnavailable, why);
+  }
+  auto backup = std::make_shared<Backup>();
+  backup->brick = heal.brick;
+  backup->generation = (*connected)->generation();
+  backup->transport = std::move(*connected);
+  {
+    std::lock_guard lock(mutex_);
+    backups_[heal.brick] = std::move(backup);
+  }
+  spdlog::warn("heal.joined volume={} brick={} epoch={} in_sync=[{}] changes_held_ms={}", volume_.name(), heal.brick,
+               joined->set.epoch(), fmt::join(joined->set.in_sync(), ","),
+               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - held).count());
+  return Status::Ok();
+}
+
+std::vector<proto::HealProgress> ReplicaRole::heals() const {
+  std::vector<std::shared_ptr<Heal>> heals;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::kPrimary) return {};
+    for (const auto& [brick, heal] : heals_)
+      if (!InSync(entry_.set, brick)) heals.push_back(heal);
+  }
+  std::vector<proto::HealProgress> progress;
+  for (const auto& heal : heals) {
+    std::lock_guard lock(heal->mutex);
+    proto::HealProgress p = heal->progress;
+    if (heal->sync != nullptr) {
+      const TreeSync::Counters& c = heal->sync->counters();
+      p.set_directories(c.directories);
+      p.set_entries(c.entries);
+      p.set_copied(c.copied);
+      p.set_removed(c.removed);
+      p.set_bytes(c.bytes);
+    }
+    p.set_dirty(heal->dirty.size());
+    progress.push_back(std::move(p));
+  }
+  return progress;
+}
+
+Status ReplicaRole::HealNow(bool full) {
+  std::lock_guard lock(mutex_);
+  SHOAL_RETURN_IF_ERROR(CheckLease());
+  for (uint32_t brick = 0; brick < uint32_t(volume_.bricks_size()); ++brick) {
+    if (brick == brick_ || InSync(entry_.set, brick)) continue;
+    auto& heal = heals_[brick];
+    if (!heal) heal = std::make_shared<Heal>(brick);
+    heal->full = heal->full || full;
+    heal->next_try = Clock::now();
+  }
+  return Status::Ok();
+}
+
+// The brick being healed.
+
+Status ReplicaRole::AdmitHealer(uint64_t epoch) {
+  if (auto etcd = etcd_()) {
+    auto entry = ReadReplicaSet(*etcd, volume_);
+    if (entry.ok()) Observe(*entry);
+  }
+  std::lock_guard lock(mutex_);
+  const proto::ReplicaSet& set = entry_.set;
+  if (resigning_)
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is stopping", brick_, volume_.name()));
+  if (state_ != State::kOutOfSync || epoch < set.primary_since() || epoch > set.epoch() || entry_.primary_lease == 0 ||
+      set.primary() == int32_t(brick_))
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} takes no heal from a primary of epoch {} (it "
+                                                 "is {}; the replica set is at epoch {}, its primary since {})",
+                                                 brick_, volume_.name(), epoch, StateNameLocked(), set.epoch(),
+                                                 set.primary_since()));
+  ++healers_;
+  return Status::Ok();
+}
+
+Status ReplicaRole::CheckHealer(uint64_t epoch) const {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kOutOfSync || epoch < entry_.set.primary_since())
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} no longer takes a heal from the primary of "
+                                                 "epoch {}",
+                                                 brick_, volume_.name(), epoch));
+  return Status::Ok();
+}
+
+void ReplicaRole::HealerLeft() {
+  std::lock_guard lock(mutex_);
+  if (healers_ > 0) --healers_;
+}
+
+void ReplicaRole::Healed(const proto::LogPosition& position) {
+  std::lock_guard lock(mutex_);
+  applied_ = position;
+  log_.clear();  // what it applied before is not the history the primary's next change follows
+  log_bytes_ = 0;
+  spdlog::info("heal.healed volume={} brick={} position={}.{}", volume_.name(), brick_, position.epoch(),
+               position.lsn());
+}
+
+}  // namespace shoal::server

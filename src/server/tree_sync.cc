@@ -1,0 +1,212 @@
+#include "server/tree_sync.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "proto/messages.h"
+#include "storage/file_io.h"
+
+namespace shoal::server {
+namespace {
+
+constexpr uint32_t kBlockBytes = 256u << 10;     // the unit a changed large file is sent in
+constexpr uint64_t kWholeFileMax = 256u << 10;   // files up to this size are sent whole
+constexpr uint32_t kWriteBytesMax = 1u << 20;    // one HealWrite
+
+bool SameXattrs(const proto::HealEntry& a, const proto::HealEntry& b) {
+  if (a.xattrs_size() != b.xattrs_size()) return false;
+  for (int i = 0; i < a.xattrs_size(); ++i)
+    if (a.xattrs(i).name() != b.xattrs(i).name() || a.xattrs(i).value() != b.xattrs(i).value()) return false;
+  return true;
+}
+
+// Owner, mode (with the type) and xattrs: what HealPut sets.
+bool SameMeta(const proto::HealEntry& a, const proto::HealEntry& b) {
+  return a.attr().mode() == b.attr().mode() && a.attr().uid() == b.attr().uid() && a.attr().gid() == b.attr().gid() &&
+         a.target() == b.target() && a.attr().rdev() == b.attr().rdev() && SameXattrs(a, b);
+}
+
+bool SameObject(const proto::HealEntry& a, const proto::HealEntry& b) {
+  return a.attr().ino() == b.attr().ino() && (a.attr().mode() & S_IFMT) == (b.attr().mode() & S_IFMT);
+}
+
+}  // namespace
+
+Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {
+  dirty_ = dirty;
+  full_ = full;
+  return Walk(storage::kRootNode, /*fresh=*/false);
+}
+
+Status TreeSync::Walk(uint64_t dir, bool fresh) {
+  if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
+  SHOAL_ASSIGN_OR_RETURN(proto::HealListResponse mine, local_.HealList(dir));
+  bool compare = fresh || Dirty(dir);
+  for (const proto::HealEntry& entry : mine.entries()) compare = compare || Dirty(entry.attr().ino());
+  if (compare) return Compare(dir, mine, fresh);
+  for (const proto::HealEntry& entry : mine.entries())
+    if (S_ISDIR(entry.attr().mode())) SHOAL_RETURN_IF_ERROR(Walk(entry.attr().ino(), /*fresh=*/false));
+  return Status::Ok();
+}
+
+Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool fresh) {
+  proto::HealListResponse theirs;
+  if (!fresh) {
+    SHOAL_ASSIGN_OR_RETURN(theirs, ListThere(dir));
+  }
+  ++counters_.directories;
+  if (dir == storage::kRootNode && !SameMeta(mine.self(), theirs.self())) {
+    proto::Request put;
+    put.mutable_heal_put()->set_parent(0);
+    *put.mutable_heal_put()->mutable_entry() = mine.self();
+    SHOAL_RETURN_IF_ERROR(Call(std::move(put)).status());
+  }
+  bool changed = fresh;
+  int i = 0, j = 0;
+  while (i < mine.entries_size() || j < theirs.entries_size()) {
+    if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
+    const proto::HealEntry* m = i < mine.entries_size() ? &mine.entries(i) : nullptr;
+    const proto::HealEntry* t = j < theirs.entries_size() ? &theirs.entries(j) : nullptr;
+    if (m == nullptr || (t != nullptr && t->name() < m->name())) {
+      proto::Request remove;
+      remove.mutable_heal_remove()->set_parent(dir);
+      remove.mutable_heal_remove()->set_name(t->name());
+      SHOAL_RETURN_IF_ERROR(Call(std::move(remove)).status());
+      ++counters_.removed;
+      changed = true;
+      ++j;
+      continue;
+    }
+    if (t == nullptr || m->name() < t->name()) t = nullptr;
+    ++counters_.entries;
+    if (t == nullptr || !SameObject(*m, *t)) {
+      SHOAL_RETURN_IF_ERROR(Copy(dir, *m, nullptr));
+      changed = true;
+    } else {
+      if (!SameMeta(*m, *t)) {
+        SHOAL_RETURN_IF_ERROR(Copy(dir, *m, t));
+      } else if (S_ISDIR(m->attr().mode())) {
+        SHOAL_RETURN_IF_ERROR(Walk(m->attr().ino(), /*fresh=*/false));
+      } else if (S_ISREG(m->attr().mode()) &&
+                 (full_ || m->attr().size() != t->attr().size() || m->attr().mtime_ns() != t->attr().mtime_ns())) {
+        SHOAL_RETURN_IF_ERROR(SendContent(*m, t));
+        SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
+      } else if (m->attr().mtime_ns() != t->attr().mtime_ns()) {
+        SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
+      }
+    }
+    ++i;
+    if (t != nullptr) ++j;
+  }
+  // The directory's own times, now that its entries are as here.
+  if (changed || mine.self().attr().mtime_ns() != theirs.self().attr().mtime_ns()) {
+    proto::HealEntry self = mine.self();
+    self.clear_name();
+    SHOAL_RETURN_IF_ERROR(SetTimes(0, self));
+  }
+  return Status::Ok();
+}
+
+Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs) {
+  proto::Request put;
+  put.mutable_heal_put()->set_parent(dir);
+  *put.mutable_heal_put()->mutable_entry() = mine;
+  SHOAL_RETURN_IF_ERROR(Call(std::move(put)).status());
+  ++counters_.copied;
+  const uint32_t type = mine.attr().mode() & S_IFMT;
+  // A directory sets its own times once its entries are there; it may have been moved there
+  // from elsewhere on the brick, so what it holds is compared, not assumed empty.
+  if (type == S_IFDIR) return Walk(mine.attr().ino(), /*fresh=*/false);
+  const bool same_content = theirs != nullptr && mine.attr().size() == theirs->attr().size() &&
+                            mine.attr().mtime_ns() == theirs->attr().mtime_ns() && !full_;
+  if (type == S_IFREG && !same_content) SHOAL_RETURN_IF_ERROR(SendContent(mine, theirs));
+  return SetTimes(dir, mine);
+}
+
+Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs) {
+  const uint64_t node = mine.attr().ino();
+  SHOAL_ASSIGN_OR_RETURN(storage::Brick::Opened file, local_.OpenFile(node, O_RDONLY | O_NOATIME));
+  const uint64_t size = file.attr.size();
+  auto send = [&](uint64_t offset, uint64_t length) -> Status {
+    for (uint64_t end = offset + length; offset < end;) {
+      const auto chunk = static_cast<uint32_t>(std::min<uint64_t>(end - offset, kWriteBytesMax));
+      SHOAL_ASSIGN_OR_RETURN(std::string data, storage::ReadAt(file.fd.get(), offset, chunk));
+      if (data.empty()) break;  // shrunk meanwhile: a later pass sends what it became
+      proto::Request write;
+      write.mutable_heal_write()->set_node(node);
+      write.mutable_heal_write()->set_offset(offset);
+      write.mutable_heal_write()->set_size(size);
+      offset += data.size();
+      counters_.bytes += data.size();
+      SHOAL_RETURN_IF_ERROR(Call(std::move(write), std::move(data)).status());
+    }
+    return Status::Ok();
+  };
+  auto truncate = [&]() -> Status {
+    proto::Request write;
+    write.mutable_heal_write()->set_node(node);
+    write.mutable_heal_write()->set_offset(size);
+    write.mutable_heal_write()->set_size(size);
+    return Call(std::move(write)).status();
+  };
+  // A small file that differs is sent whole, unless a full comparison finds it the same there.
+  if (size <= kWholeFileMax && !(full_ && theirs != nullptr)) return size == 0 ? truncate() : send(0, size);
+  proto::Request ask;
+  ask.mutable_heal_hashes()->set_node(node);
+  ask.mutable_heal_hashes()->set_block_size(kBlockBytes);
+  SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(ask)));
+  const proto::HealHashesResponse& there = answer.heal_hashes();
+  SHOAL_ASSIGN_OR_RETURN(proto::HealHashesResponse here, local_.HealHashes(node, kBlockBytes));
+  bool sent = false;
+  for (int block = 0; block < here.hashes_size(); ++block) {
+    if (block < there.hashes_size() && here.hashes(block) == there.hashes(block) &&
+        (uint64_t(block) + 1) * kBlockBytes <= there.size())
+      continue;
+    const uint64_t offset = uint64_t(block) * kBlockBytes;
+    SHOAL_RETURN_IF_ERROR(send(offset, std::min<uint64_t>(kBlockBytes, size - std::min(size, offset))));
+    sent = true;
+  }
+  if (!sent && there.size() != size) return truncate();
+  return Status::Ok();
+}
+
+Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine) {
+  proto::Request times;
+  auto* t = times.mutable_heal_times();
+  t->set_node(mine.attr().ino());
+  if (S_ISLNK(mine.attr().mode())) {  // a symlink cannot be opened: its times are set by name
+    t->set_parent(dir);
+    t->set_name(mine.name());
+  }
+  t->set_atime_ns(mine.attr().atime_ns());
+  t->set_mtime_ns(mine.attr().mtime_ns());
+  return Call(std::move(times)).status();
+}
+
+Result<proto::HealListResponse> TreeSync::ListThere(uint64_t dir) {
+  proto::HealListResponse all;
+  std::string after;
+  for (bool first = true;; first = false) {
+    proto::Request list;
+    list.mutable_heal_list()->set_dir(dir);
+    list.mutable_heal_list()->set_after(after);
+    SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(list)));
+    proto::HealListResponse* page = answer.mutable_heal_list();
+    if (first) *all.mutable_self() = page->self();
+    for (proto::HealEntry& entry : *page->mutable_entries()) *all.add_entries() = std::move(entry);
+    if (page->end() || page->entries_size() == 0) break;
+    after = all.entries(all.entries_size() - 1).name();
+  }
+  return all;
+}
+
+Result<proto::Response> TreeSync::Call(proto::Request request, std::string data) {
+  net::Bulk trailer = data.empty() ? nullptr : std::make_shared<const std::string>(std::move(data));
+  SHOAL_ASSIGN_OR_RETURN(net::Reply reply, remote_.CallSync(std::move(request), trailer, /*retry_safe=*/false));
+  SHOAL_RETURN_IF_ERROR(proto::StatusOf(reply.response));
+  return std::move(reply.response);
+}
+
+}  // namespace shoal::server

@@ -1,0 +1,71 @@
+// TreeSync: the mechanism of a heal (DESIGN.md §5 "Heal"): makes a brick's tree, reached over a
+// ROLE_HEAL connection, the same as the primary's own brick, node id by node id. Nothing is
+// merged: whatever differs is made as the primary has it, and whatever the primary lacks goes.
+//
+// A pass walks the primary's tree from the root. It compares a directory with the other brick's
+// when asked to compare everything, or when the directory or one of its entries is dirty (changed
+// since the last pass); every subdirectory is walked either way, since a dirty node may be deep
+// down. Objects are matched by name, then by node id and type: a different node under the same
+// name is replaced. Regular files whose size or mtime differ (or all, in a `full` pass) are
+// compared block by block (xxh3 of 256 KiB blocks) and only the blocks that differ are sent;
+// small files are sent whole. Times are set last, a directory's after its entries.
+//
+// The caller decides when a pass runs and under which lock (ReplicaRole: passes while clients
+// write, then a last one over what changed meanwhile with the volume's changes held).
+// Thread-compatible: one pass at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+
+#include "common/status.h"
+#include "net/client_transport.h"
+#include "proto/shoal.pb.h"
+#include "storage/brick.h"
+
+namespace shoal::server {
+
+class TreeSync {
+ public:
+  // Counted over every pass; read by other threads while a pass runs (progress).
+  struct Counters {
+    std::atomic<uint64_t> directories = 0;  // compared with the other brick
+    std::atomic<uint64_t> entries = 0;      // compared
+    std::atomic<uint64_t> copied = 0;       // objects created, replaced or changed there
+    std::atomic<uint64_t> removed = 0;      // names removed there
+    std::atomic<uint64_t> bytes = 0;        // file data sent
+  };
+
+  // `stop`: set by another thread to end a pass early (kInterrupted).
+  TreeSync(storage::Brick& local, net::ClientTransport& remote, const std::atomic<bool>& stop)
+      : local_(local), remote_(remote), stop_(stop) {}
+
+  // One pass; `dirty` null: compare everything. `full`: compare the content of every file.
+  Status Pass(const std::unordered_set<uint64_t>* dirty, bool full = false);
+  const Counters& counters() const { return counters_; }
+
+ private:
+  // Syncs directory `dir` (whose listing here is `mine`) and everything below it. `fresh`: it is
+  // new there, so empty. Sets `changed` when its entries changed there (its times go last).
+  Status Walk(uint64_t dir, bool fresh);
+  Status Compare(uint64_t dir, const proto::HealListResponse& mine, bool fresh);
+  // Makes `entry` in `dir` there as it is here (replacing whatever holds the name), with content.
+  Status Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs);
+  Status SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs);
+  Status SetTimes(uint64_t dir, const proto::HealEntry& mine);
+  Result<proto::HealListResponse> ListThere(uint64_t dir);
+  // Sends `request` (with `data`) and returns the answer, or the failure as a Status.
+  Result<proto::Response> Call(proto::Request request, std::string data = {});
+  bool Dirty(uint64_t node) const { return dirty_ == nullptr || dirty_->contains(node); }
+
+  storage::Brick& local_;
+  net::ClientTransport& remote_;
+  const std::atomic<bool>& stop_;
+  const std::unordered_set<uint64_t>* dirty_ = nullptr;
+  bool full_ = false;
+  Counters counters_;
+};
+
+}  // namespace shoal::server
