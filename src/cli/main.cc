@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   CLI::App* pool = app.add_subcommand("pool", "the pool as a whole: list");
   pool->require_subcommand(1);
   shoal::cli::AddPoolListCommand(*pool, globals, outcome);
-  CLI::App* volume = app.add_subcommand("volume", "volumes: create, start, stop, delete, info, list, status, set, get");
+  CLI::App* volume = app.add_subcommand("volume", "volumes: create, start, stop, delete, info, list, status, set, get, heal");
   volume->require_subcommand(1);
   shoal::cli::AddVolumeCreateCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeStartCommand(*volume, globals, outcome);
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   shoal::cli::AddVolumeStatusCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeSetCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeGetCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeHealCommand(*volume, globals, outcome);
   CLI11_PARSE(app, argc, argv);
   return outcome.exit_code;
 }

@@ -8,17 +8,6 @@
 namespace shoal::cli {
 namespace {
 
-std::string Bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 5) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
-}
-
 nlohmann::json StatusJson(const proto::VolumeStatusResponse& status) {
   nlohmann::json out = {{"name", status.volume().name()},
                         {"state", VolumeStateName(status.volume().state())},
@@ -57,6 +46,17 @@ void PrintStatus(const proto::VolumeStatusResponse& status) {
                status.replica_set().in_sync_size(), status.volume().bricks_size(), status.replica_set().min_in_sync());
   for (const auto& brick : status.bricks())
     if (!brick.reason().empty()) fmt::print("\n{}:{}: {}\n", brick.server(), brick.path(), brick.reason());
+  for (const auto& brick : status.bricks()) {
+    if (!brick.has_heal() || brick.heal().state() == "done") continue;
+    const nlohmann::json heal = HealJson(brick.heal());
+    fmt::print("\n{}:{}: heal {}", brick.server(), brick.path(), brick.heal().state());
+    if (brick.heal().state() == "healing")
+      fmt::print(", pass {}, {} entries compared, {} copied, {} sent", brick.heal().pass(), brick.heal().entries(),
+                 brick.heal().copied(), Bytes(brick.heal().bytes()));
+    if (!heal["entries_left"].is_null()) fmt::print(", {} left", heal["entries_left"].get<uint64_t>());
+    if (!brick.heal().reason().empty()) fmt::print(": {}", brick.heal().reason());
+    fmt::print(" (`shoal volume heal {} info`)\n", status.volume().name());
+  }
 }
 
 Result<proto::VolumeStatusResponse> AskStatus(const Globals& globals, const std::string& name) {
@@ -90,8 +90,9 @@ void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& o
   status->add_option("name", args->name, "the volume (default: every volume)");
   status->add_flag("--json", args->json,
                    "print JSON: {name, state, bricks: [{server, path, state, reason, clients, pid, bytes_total, "
-                   "bytes_free}], replica_set: {epoch, primary, in_sync: [server...], min_in_sync}} (a brick's state: "
-                   "online, offline, error, down; replicated: primary, in-sync, out-of-sync); without NAME, "
+                   "bytes_free, heal}], replica_set: {epoch, primary, in_sync: [server...], min_in_sync}} (a brick's "
+                   "state: online, offline, error, down; replicated: primary, in-sync, healing, out-of-sync; heal: "
+                   "as in `volume heal NAME info --json`); without NAME, "
                    "{\"volumes\": [...]} of those");
   status->callback([args, &globals, &outcome] {
     std::vector<std::string> names = {args->name};

@@ -1,5 +1,7 @@
 #include "cli/volume_view.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 
@@ -39,9 +41,46 @@ nlohmann::json VolumeJson(const proto::Volume& volume) {
 }
 
 nlohmann::json BrickStatusJson(const proto::BrickStatus& brick) {
-  return {{"server", brick.server()},     {"path", brick.path()},   {"state", brick.state()},
-          {"reason", brick.reason()},     {"clients", brick.clients()}, {"pid", brick.pid()},
-          {"bytes_total", brick.bytes_total()}, {"bytes_free", brick.bytes_free()}};
+  nlohmann::json out = {{"server", brick.server()},     {"path", brick.path()},   {"state", brick.state()},
+                        {"reason", brick.reason()},     {"clients", brick.clients()}, {"pid", brick.pid()},
+                        {"bytes_total", brick.bytes_total()}, {"bytes_free", brick.bytes_free()}};
+  if (brick.has_heal()) out["heal"] = HealJson(brick.heal());
+  return out;
+}
+
+nlohmann::json HealJson(const proto::HealProgress& heal) {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double seconds = heal.started_unix_ms() > 0 ? std::max<int64_t>(now_ms - heal.started_unix_ms(), 1) / 1000.0 : 0;
+  nlohmann::json out = {{"state", heal.state()},       {"reason", heal.reason()},   {"pass", heal.pass()},
+                        {"entries", heal.entries()},   {"entries_total", heal.entries_total()},
+                        {"copied", heal.copied()},     {"removed", heal.removed()}, {"bytes", heal.bytes()},
+                        {"dirty", heal.dirty()},       {"entries_left", nullptr},   {"eta_s", nullptr},
+                        {"started_unix_ms", heal.started_unix_ms()}};
+  if (heal.state() != "healing") return out;
+  out["seconds"] = seconds;
+  const double rate = seconds > 0 ? heal.entries() / seconds : 0;
+  out["entries_per_s"] = rate;
+  if (heal.pass() == 1 && heal.entries_total() >= heal.entries()) {
+    const uint64_t left = heal.entries_total() - heal.entries();
+    out["entries_left"] = left;
+    if (rate > 0) out["eta_s"] = left / rate;
+  } else if (heal.pass() > 1) {
+    out["entries_left"] = heal.dirty();  // what clients changed meanwhile, compared again
+    if (rate > 0) out["eta_s"] = heal.dirty() / rate;
+  }
+  return out;
+}
+
+std::string Bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
 void PrintVolumeInfo(const proto::Volume& volume) {

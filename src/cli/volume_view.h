@@ -17,8 +17,13 @@ std::string BrickName(const proto::BrickRef& brick);
 
 // {name, id, type, replica, state, bricks: [{server, path}], options: {set ones}, created_unix_s}
 nlohmann::json VolumeJson(const proto::Volume& volume);
-// {server, path, state, reason, clients, pid, bytes_total, bytes_free}
+// {server, path, state, reason, clients, pid, bytes_total, bytes_free[, heal]}
 nlohmann::json BrickStatusJson(const proto::BrickStatus& brick);
+// A heal's progress: {state, reason, pass, entries, entries_total, entries_left, copied, removed,
+// bytes, dirty, seconds, entries_per_s, eta_s}; entries_left and eta_s are null until known.
+nlohmann::json HealJson(const proto::HealProgress& heal);
+// "12.0 MiB", "512 B".
+std::string Bytes(uint64_t bytes);
 
 // The `volume info` block of one volume.
 void PrintVolumeInfo(const proto::Volume& volume);

@@ -71,6 +71,10 @@ const std::vector<VolumeOption>& VolumeOptions() {
       {"min-in-sync", "auto",
        "replicated volumes: a change is acknowledged only when at least this many bricks applied it, and "
        "refused (EIO) rather than kept by fewer; auto: 2 of 3 bricks, 1 of 2"},
+      {"heal-bandwidth", "0",
+       "replicated volumes: the file data a heal sends per second, in MiB (0: as fast as it goes), so that a "
+       "brick catching up leaves the network and disks to the clients; the last pass, which holds the "
+       "volume's changes, is never slowed"},
   };
   return options;
 }
@@ -94,6 +98,15 @@ Result<std::string> ValidateVolumeOption(std::string_view key, std::string_view 
   if (key == "min-in-sync") {
     if (value == "auto" || value == "1" || value == "2" || value == "3") return std::string(value);
     return Status(Code::kInvalidArgument, fmt::format("min-in-sync is auto, 1, 2 or 3, not '{}'", value));
+  }
+  if (key == "heal-bandwidth") {
+    unsigned long mib = 0;
+    const bool number = !value.empty() && value.size() <= 6 &&
+                        value.find_first_not_of("0123456789") == std::string_view::npos;
+    if (number) mib = std::stoul(std::string(value));
+    if (!number) return Status(Code::kInvalidArgument, fmt::format("heal-bandwidth is a number of MiB/s (0: no limit), "
+                                                                   "not '{}'", value));
+    return std::to_string(mib);
   }
   // auth.allow, auth.reject
   auto patterns = AddressPatterns::Parse(value);

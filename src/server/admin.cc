@@ -63,6 +63,12 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
                   [](proto::Response& r, proto::BrickCheckResponse& c) { *r.mutable_brick_check() = std::move(c); });
     case proto::Request::kBrickRefresh:
       return From(volumes.RefreshBricks(), [](proto::Response& r) { r.mutable_brick_refresh(); });
+    case proto::Request::kVolumeHeal:
+      spdlog::info("volume.heal peer={} volume={} full={}", peer, request.volume_heal().name(), request.volume_heal().full());
+      return From(volumes.Heal(request.volume_heal()),
+                  [](proto::Response& r, proto::VolumeHealResponse& h) { *r.mutable_volume_heal() = std::move(h); });
+    case proto::Request::kBrickHeal:
+      return From(volumes.LocalBrickHeal(request.brick_heal()), [](proto::Response& r) { r.mutable_brick_heal(); });
     case proto::Request::kBrickStatus: {
       proto::Response response;
       *response.mutable_brick_status()->mutable_brick() =
@@ -78,7 +84,8 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
 
 bool IsAdminRequest(const proto::Request& request) {
   const int op = request.op_case();
-  return op >= proto::Request::kPoolList && op <= proto::Request::kBrickStatus;
+  return (op >= proto::Request::kPoolList && op <= proto::Request::kBrickStatus) || op == proto::Request::kVolumeHeal ||
+         op == proto::Request::kBrickHeal;
 }
 
 proto::Response ServeAdmin(AdminServices& admin, const proto::Request& request, const std::string& peer) {

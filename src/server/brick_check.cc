@@ -95,7 +95,10 @@ proto::BrickStatus VolumeAdmin::LocalBrickStatus(const std::string& volume, cons
   if (served.ok() && volumes_.BrickPath(volume) == path) {
     // A replicated brick says what it is in its replica set: primary, in-sync or out-of-sync.
     status.set_state((*served)->role() ? (*served)->role()->StateName() : "online");
-    if ((*served)->role()) *status.mutable_applied() = (*served)->role()->applied();
+    if (auto role = (*served)->role()) {
+      *status.mutable_applied() = role->applied();
+      for (proto::HealProgress& heal : role->heals()) *status.add_heals() = std::move(heal);
+    }
     status.set_clients((*served)->clients());
   } else if (volumes_.BrickPath(volume) == path) {
     status.set_state("error");

@@ -71,6 +71,17 @@ struct ReplicaRole::Heal {
   proto::HealProgress progress;
   const TreeSync* sync = nullptr;  // the pass running, for its counters
 
+  // The pass's counters into `progress`, and the pass is forgotten (under `mutex`).
+  void KeepCounters() {
+    if (sync == nullptr) return;
+    const TreeSync::Counters& c = sync->counters();
+    progress.set_directories(c.directories);
+    progress.set_entries(c.entries);
+    progress.set_copied(c.copied);
+    progress.set_removed(c.removed);
+    progress.set_bytes(c.bytes);
+    sync = nullptr;
+  }
   std::unordered_set<uint64_t> TakeDirty() {
     std::lock_guard lock(mutex);
     return std::exchange(dirty, {});
@@ -137,7 +148,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
       heal->progress.set_reason(reason);
       heal->tracking = false;
       heal->dirty.clear();
-      heal->sync = nullptr;
+      heal->KeepCounters();
     }
     std::lock_guard lock(mutex_);
     if (std::exchange(heal->last_failure, reason) != reason)
@@ -166,10 +177,18 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   }
   spdlog::info("heal.started volume={} brick={} server={} full={}", volume_.name(), heal->brick, server, full);
   TreeSync sync(served_.brick(), **target, heal->stop);
+  const uint64_t total = CountEntries(served_.brick());
   {
     std::lock_guard lock(heal->mutex);
     heal->sync = &sync;
+    heal->progress.set_entries_total(total);
   }
+  auto bandwidth = [this] {
+    const proto::Volume volume = Current();
+    auto it = volume.options().find("heal-bandwidth");
+    return it == volume.options().end() ? uint64_t{0} : std::stoull(it->second) << 20;
+  };
+  sync.set_bytes_per_second(bandwidth());
   Status status = sync.Pass(nullptr, full);
   for (uint32_t pass = 2; status.ok(); ++pass) {
     size_t dirty;
@@ -183,6 +202,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
       break;
     }
     auto nodes = heal->TakeDirty();
+    sync.set_bytes_per_second(bandwidth());
     status = sync.Pass(&nodes);
   }
   const TreeSync::Counters& counters = sync.counters();
@@ -192,7 +212,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     std::lock_guard lock(heal->mutex);
     heal->tracking = false;
     heal->dirty.clear();
-    heal->sync = nullptr;
+    heal->KeepCounters();
     heal->progress.set_state("done");
     passes = heal->progress.pass();
   }
@@ -212,6 +232,7 @@ Status ReplicaRole::FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport&
   if (!order.try_lock_for(kHoldWait))
     return Status(Code::kBusy, "the volume's changes did not pause for the last pass");
   const auto held = Clock::now();
+  sync.set_bytes_per_second(0);  // clients wait for this pass
   auto nodes = heal.TakeDirty();
   SHOAL_RETURN_IF_ERROR(sync.Pass(&nodes));
   proto::Request done;
@@ -270,23 +291,16 @@ std::vector<proto::HealProgress> ReplicaRole::heals() const {
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kPrimary) return {};
-    for (const auto& [brick, heal] : heals_)
-      if (!InSync(entry_.set, brick)) heals.push_back(heal);
+    for (const auto& [brick, heal] : heals_) heals.push_back(heal);
   }
   std::vector<proto::HealProgress> progress;
   for (const auto& heal : heals) {
     std::lock_guard lock(heal->mutex);
-    proto::HealProgress p = heal->progress;
-    if (heal->sync != nullptr) {
-      const TreeSync::Counters& c = heal->sync->counters();
-      p.set_directories(c.directories);
-      p.set_entries(c.entries);
-      p.set_copied(c.copied);
-      p.set_removed(c.removed);
-      p.set_bytes(c.bytes);
-    }
-    p.set_dirty(heal->dirty.size());
-    progress.push_back(std::move(p));
+    const TreeSync* running = heal->sync;
+    heal->KeepCounters();  // a copy of them, while the pass goes on
+    heal->sync = running;
+    heal->progress.set_dirty(heal->dirty.size());
+    progress.push_back(heal->progress);
   }
   return progress;
 }

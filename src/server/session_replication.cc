@@ -86,6 +86,11 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     if (auto open = FindHandle(handle)) open->replicated = true;
   }
   if (request.has_make_node() || request.has_symlink() || request.has_create()) forward.set_node_id(attr->ino());
+  // The file behind a handle: a backup that joined (healed) after the file was opened has no such
+  // handle, and opens the file for the change alone.
+  if (const uint64_t through = ForwardedHandle(request); through != 0) {
+    if (auto open = FindHandle(through)) forward.set_node(open->node);
+  }
   if (attr) AddTimes(forward, attr->ino(), *attr);
   auto parent_times = [&](uint64_t parent) {
     if (auto dir = brick.GetAttr(parent); dir.ok()) AddTimes(forward, parent, *dir);
@@ -128,8 +133,9 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
     return {.response = proto::ErrorResponse(current)};
   }
   const proto::Request& request = forward.request();
-  // The file behind the request's handle, kept in the log; a change sent again by a new primary
-  // names it, and it is opened for that change alone when the handle is not open here.
+  // The file behind the request's handle (the primary names it), kept in the log. When the handle
+  // is not open here (a change sent again by a new primary, or this brick joined after the file
+  // was opened), the file is opened for that change alone.
   proto::ReplicateRequest logged = forward;
   logged.clear_shipped();
   const uint64_t handle_id = ForwardedHandle(request);
@@ -138,7 +144,8 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
     if (auto open = FindHandle(handle_id)) {
       logged.set_node(open->node);
     } else if (forward.node() != 0) {
-      auto opened = brick_.load()->OpenFile(forward.node(), O_RDWR);
+      const bool append = request.has_write() && request.write().append();
+      auto opened = brick_.load()->OpenFile(forward.node(), O_RDWR | (append ? O_APPEND : 0));
       if (opened.ok()) {
         auto temporary = std::make_shared<OpenHandle>();
         temporary->node = forward.node();

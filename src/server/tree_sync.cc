@@ -1,7 +1,11 @@
 #include "server/tree_sync.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
+
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -32,7 +36,36 @@ bool SameObject(const proto::HealEntry& a, const proto::HealEntry& b) {
   return a.attr().ino() == b.attr().ino() && (a.attr().mode() & S_IFMT) == (b.attr().mode() & S_IFMT);
 }
 
+uint64_t CountBelow(int dir_fd, bool root) {
+  int copy = ::dup(dir_fd);
+  if (copy < 0) return 0;
+  DIR* dir = ::fdopendir(copy);
+  if (dir == nullptr) {
+    ::close(copy);
+    return 0;
+  }
+  uint64_t count = 0;
+  std::vector<std::string> subdirectories;
+  while (struct dirent* found = ::readdir(dir)) {
+    std::string_view name(found->d_name);
+    if (name == "." || name == ".." || (root && name == storage::kStateDirName)) continue;
+    ++count;
+    if (found->d_type == DT_DIR) subdirectories.emplace_back(name);
+  }
+  ::closedir(dir);
+  for (const std::string& name : subdirectories) {
+    UniqueFd below(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (below.valid()) count += CountBelow(below.get(), false);
+  }
+  return count;
+}
+
 }  // namespace
+
+uint64_t CountEntries(storage::Brick& brick) {
+  auto root = brick.OpenDirectory(storage::kRootNode);
+  return root.ok() ? CountBelow(root->get(), true) : 0;
+}
 
 Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {
   dirty_ = dirty;
@@ -93,6 +126,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
                  (full_ || m->attr().size() != t->attr().size() || m->attr().mtime_ns() != t->attr().mtime_ns())) {
         SHOAL_RETURN_IF_ERROR(SendContent(*m, t));
         SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
+        ++counters_.copied;
       } else if (m->attr().mtime_ns() != t->attr().mtime_ns()) {
         SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
       }
@@ -140,7 +174,9 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
       write.mutable_heal_write()->set_size(size);
       offset += data.size();
       counters_.bytes += data.size();
+      const size_t sent = data.size();
       SHOAL_RETURN_IF_ERROR(Call(std::move(write), std::move(data)).status());
+      Throttle(sent);
     }
     return Status::Ok();
   };
@@ -170,6 +206,15 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
   }
   if (!sent && there.size() != size) return truncate();
   return Status::Ok();
+}
+
+void TreeSync::Throttle(uint64_t bytes) {
+  if (rate_ == 0) return;
+  rate_bytes_ += bytes;
+  const auto due = rate_start_ + std::chrono::microseconds(rate_bytes_ * 1'000'000 / rate_);
+  while (!stop_ && std::chrono::steady_clock::now() < due)
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(due - std::chrono::steady_clock::now(),
+                                                                              std::chrono::milliseconds(50)));
 }
 
 Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine) {

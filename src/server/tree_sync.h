@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_set>
@@ -26,6 +27,10 @@
 #include "storage/brick.h"
 
 namespace shoal::server {
+
+// How many objects the brick holds below its root (a quick local walk: the total a heal's first
+// pass works through, for its progress).
+uint64_t CountEntries(storage::Brick& brick);
 
 class TreeSync {
  public:
@@ -45,6 +50,12 @@ class TreeSync {
   // One pass; `dirty` null: compare everything. `full`: compare the content of every file.
   Status Pass(const std::unordered_set<uint64_t>* dirty, bool full = false);
   const Counters& counters() const { return counters_; }
+  // File data sent per second at most, over the passes that follow (0: no limit).
+  void set_bytes_per_second(uint64_t rate) {
+    rate_ = rate;
+    rate_start_ = std::chrono::steady_clock::now();
+    rate_bytes_ = 0;
+  }
 
  private:
   // Syncs directory `dir` (whose listing here is `mine`) and everything below it. `fresh`: it is
@@ -58,6 +69,8 @@ class TreeSync {
   Result<proto::HealListResponse> ListThere(uint64_t dir);
   // Sends `request` (with `data`) and returns the answer, or the failure as a Status.
   Result<proto::Response> Call(proto::Request request, std::string data = {});
+  // Waits as long as the bandwidth limit asks after `bytes` more were sent.
+  void Throttle(uint64_t bytes);
   bool Dirty(uint64_t node) const { return dirty_ == nullptr || dirty_->contains(node); }
 
   storage::Brick& local_;
@@ -66,6 +79,9 @@ class TreeSync {
   const std::unordered_set<uint64_t>* dirty_ = nullptr;
   bool full_ = false;
   Counters counters_;
+  uint64_t rate_ = 0;
+  std::chrono::steady_clock::time_point rate_start_{};
+  uint64_t rate_bytes_ = 0;
 };
 
 }  // namespace shoal::server

@@ -270,12 +270,55 @@ Result<proto::VolumeStatusResponse> VolumeAdmin::VolumeStatus(const proto::Volum
   for (const proto::BrickRef& brick : entry.volume.bricks())
     asked.push_back(std::async(std::launch::async, [this, &entry, brick] { return AskBrickStatus(entry.volume.name(), brick); }));
   for (auto& answer : asked) *response.add_bricks() = answer.get();
+  // Heals are known to the primary running them: each goes to the brick it heals.
+  for (int i = 0; i < response.bricks_size(); ++i)
+    for (const proto::HealProgress& heal : response.bricks(i).heals())
+      if (heal.brick() < uint32_t(response.bricks_size())) *response.mutable_bricks(heal.brick())->mutable_heal() = heal;
   if (entry.volume.bricks_size() > 1) {
     auto set = ReadReplicaSet(*pool_.Etcd(), entry.volume, /*serializable=*/response.staleness().stale());
     if (set.ok()) *response.mutable_replica_set() = set->set;
   }
   *response.mutable_volume() = std::move(entry.volume);
   return response;
+}
+
+Result<proto::VolumeHealResponse> VolumeAdmin::Heal(const proto::VolumeHealRequest& request) {
+  proto::Staleness staleness;
+  SHOAL_ASSIGN_OR_RETURN(VolumeEntry entry, Read(request.name(), &staleness));
+  if (entry.volume.bricks_size() < 2)
+    return Status(Code::kInvalidArgument, fmt::format("volume {} has one brick: there is nothing to heal it from",
+                                                      request.name()));
+  if (entry.volume.state() != proto::VOLUME_STATE_STARTED)
+    return Status(Code::kUnavailable, fmt::format("volume {} is not started", request.name()));
+  SHOAL_ASSIGN_OR_RETURN(ReplicaSetEntry set, ReadReplicaSet(*pool_.Etcd(), entry.volume));
+  const int32_t primary = set.set.primary();
+  if (set.primary_lease == 0 || primary < 0 || primary >= entry.volume.bricks_size())
+    return Status(Code::kUnavailable, fmt::format("volume {} has no primary now: a heal starts once one brick "
+                                                  "holds the role (`shoal volume status {}`)",
+                                                  request.name(), request.name()));
+  proto::VolumeHealResponse response;
+  for (uint32_t brick = 0; brick < uint32_t(entry.volume.bricks_size()); ++brick)
+    if (!InSync(set.set, brick)) response.add_healing(brick);
+  proto::Request ask;
+  ask.mutable_brick_heal()->set_volume(request.name());
+  ask.mutable_brick_heal()->set_path(entry.volume.bricks(primary).path());
+  ask.mutable_brick_heal()->set_full(request.full());
+  const std::string& server = entry.volume.bricks(primary).server();
+  if (server == pool_.name()) {
+    SHOAL_RETURN_IF_ERROR(LocalBrickHeal(ask.brick_heal()));
+  } else {
+    SHOAL_ASSIGN_OR_RETURN(HostPort address, ParseHostPort(server));
+    SHOAL_RETURN_IF_ERROR(net::AskAdmin({address}, std::move(ask), pool_.name(), options_.peer_timeout_ms).status());
+  }
+  return response;
+}
+
+Status VolumeAdmin::LocalBrickHeal(const proto::BrickHealRequest& request) {
+  SHOAL_ASSIGN_OR_RETURN(auto served, volumes_.Find(request.volume()));
+  if (volumes_.BrickPath(request.volume()) != request.path() || !served->role())
+    return Status(Code::kNotPrimary, fmt::format("this server does not serve a brick of volume {} at {}",
+                                                 request.volume(), request.path()));
+  return served->role()->HealNow(request.full());
 }
 
 Result<proto::Volume> VolumeAdmin::Locate(const std::string& name) {

@@ -8,9 +8,6 @@
 // BrickHost's poll. Reads (info, status, locate) need no quorum: without one they answer from
 // this server's copy of the records and say that it may be stale.
 //
-// Replication is not yet available: volumes have one brick (replica 1); creating a replica 2 or 3
-// volume is refused with a message saying so.
-//
 // Thread-safe; every method may block on etcd and on other servers (for up to the timeouts).
 #pragma once
 
@@ -52,6 +49,10 @@ class VolumeAdmin {
   Result<proto::BrickCheckResponse> CheckBrick(const proto::BrickCheckRequest& request);
   // On the brick's server: the brick of `volume` at `path` as served now.
   proto::BrickStatus LocalBrickStatus(const std::string& volume, const std::string& path);
+  // shoal volume heal NAME [full]: asks the volume's primary to heal the bricks out of sync now.
+  Result<proto::VolumeHealResponse> Heal(const proto::VolumeHealRequest& request);
+  // On the brick's server: heal now, if the brick is its volume's primary (kNotPrimary if not).
+  Status LocalBrickHeal(const proto::BrickHealRequest& request);
   // On the brick's server: re-read the records now.
   Status RefreshBricks() { return bricks_.Refresh(); }
 
