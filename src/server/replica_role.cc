@@ -36,6 +36,10 @@ constexpr auto kDeferMax = std::chrono::milliseconds(500);
 // How often the primary asks etcd again to take a brick out of the in-sync set when it gets no
 // answer (each try waits up to the etcd client's timeout) before the change fails.
 constexpr int kUnansweredRetries = 3;
+// How long a change waits for a primary past its lease to renew it (etcd electing a new leader)
+// before it is refused with NotPrimary; and how long past its lease a primary keeps the role.
+constexpr auto kLeaseWait = std::chrono::seconds(2);
+constexpr auto kFencedMax = std::chrono::seconds(3);
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
 constexpr auto kStartingBackupWait = std::chrono::seconds(3);
 
@@ -300,10 +304,15 @@ bool ReplicaRole::SomeoneAhead(const ReplicaSetEntry& entry) {
   return ahead;
 }
 
+Status ReplicaRole::AwaitLease(std::unique_lock<std::mutex>& lock) {
+  lease_renewed_.wait_for(lock, kLeaseWait, [this] { return state_ != State::kPrimary || CheckLease().ok(); });
+  return CheckLease();
+}
+
 Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
   std::unique_lock order(order_mutex_);
-  std::lock_guard lock(mutex_);
-  SHOAL_RETURN_IF_ERROR(CheckLease());
+  std::unique_lock lock(mutex_);
+  SHOAL_RETURN_IF_ERROR(AwaitLease(lock));
   if (resigning_)
     return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is handing its primary role over", brick_,
                                                  volume_.name()));
@@ -384,8 +393,10 @@ Status ReplicaRole::Change::Finish() {
     std::lock_guard role_lock(role_->role_mutex_);
     SHOAL_RETURN_IF_ERROR(role_->RemoveFromInSync(std::move(failed)));
   }
-  std::lock_guard lock(role_->mutex_);
-  if (Status lease = role_->CheckLease(); !lease.ok()) return Status(Code::kUnavailable, lease.message());
+  // Applied everywhere, but acknowledged only while the lease surely holds: no other brick can
+  // have taken the role meanwhile. A primary that lost it says so, and the client asks the next.
+  std::unique_lock lock(role_->mutex_);
+  SHOAL_RETURN_IF_ERROR(role_->AwaitLease(lock));
   if (static_cast<uint32_t>(role_->entry_.set.in_sync_size()) < role_->MinInSyncLocked())
     return Status(Code::kUnavailable,
                   fmt::format("volume {}: only {} brick(s) applied the change, fewer than min-in-sync {}",
@@ -469,14 +480,21 @@ void ReplicaRole::Tick() {
       auto renewed = etcd->KeepAlive(lease);
       std::unique_lock lock(mutex_);
       if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
+        if (now >= lease_valid_until_)
+          spdlog::warn("replica.lease_renewed volume={} brick={} late_ms={}", volume_.name(), brick_,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - lease_valid_until_).count());
         lease_valid_until_ = now + std::chrono::seconds(renewed->ttl_s);
         next_keep_alive_ = now + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+        lease_renewed_.notify_all();
       } else if (renewed.ok() || renewed.status().code() == Code::kNotFound) {
         lock.unlock();
         return Demote("its lease has expired");
       }
     }
-    if (Clock::now() >= lease_valid_until_) return Demote("it could not renew its lease in time");
+    // Past its lease the primary acknowledges nothing (CheckLease), but keeps the role while etcd
+    // may still renew the lease: when etcd's leader dies, the members elect another within about
+    // a second and extend every lease, and the primary goes on without a failover.
+    if (Clock::now() >= lease_valid_until_ + kFencedMax) return Demote("it could not renew its lease in time");
     StartHeals();
     return;
   }
@@ -693,6 +711,7 @@ void ReplicaRole::Demote(const std::string& reason) {
     backups.swap(backups_);
     lease_ = 0;
   }
+  lease_renewed_.notify_all();
   StopHeals(/*join=*/false);
   spdlog::warn("replica.demoted volume={} brick={} reason=\"{}\"", volume_.name(), brick_, reason);
   served_.DisconnectClients(fmt::format("brick {} of volume {} is no longer its primary: {}", brick_, volume_.name(), reason));

@@ -183,6 +183,8 @@ class ReplicaRole {
   // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
   Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
   Status CheckLease() const;  // with mutex_ held
+  // CheckLease, after waiting (bounded) for a primary past its lease to renew it; `lock` holds mutex_.
+  Status AwaitLease(std::unique_lock<std::mutex>& lock);
   proto::Volume Current() const;
   uint32_t MinInSyncLocked() const { return MinInSync(current_); }
   Result<std::unique_ptr<net::ClientTransport>> ConnectBackup(uint32_t brick, uint64_t epoch,
@@ -220,6 +222,7 @@ class ReplicaRole {
   int changes_in_flight_ = 0;   // begun and not yet answered
   bool resigning_ = false;      // a planned stop: no change begins
   std::condition_variable changes_done_;
+  std::condition_variable lease_renewed_;  // the primary's lease was renewed, or it is primary no more
   uint64_t lsn_ = 0;            // the primary's last assigned
 
   std::mutex stop_mutex_;

@@ -64,6 +64,12 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     { ReplicaRole::Change over = std::move(*change); }  // lets the order go
     return Repeated(request, std::move(*first));
   }
+  // The file behind a handle (before a release closes it): a backup that joined (healed) after
+  // the file was opened has no such handle, and opens the file for the change alone.
+  uint64_t through_node = 0;
+  if (const uint64_t through = ForwardedHandle(request); through != 0) {
+    if (auto open = FindHandle(through)) through_node = open->node;
+  }
   Answer answer = HandleLocal(request, trailer);
   role_->replies().Insert(client_id_, request_id, answer.response);
   if (answer.response.status() != 0) {
@@ -86,11 +92,7 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     if (auto open = FindHandle(handle)) open->replicated = true;
   }
   if (request.has_make_node() || request.has_symlink() || request.has_create()) forward.set_node_id(attr->ino());
-  // The file behind a handle: a backup that joined (healed) after the file was opened has no such
-  // handle, and opens the file for the change alone.
-  if (const uint64_t through = ForwardedHandle(request); through != 0) {
-    if (auto open = FindHandle(through)) forward.set_node(open->node);
-  }
+  forward.set_node(through_node);
   if (attr) AddTimes(forward, attr->ino(), *attr);
   auto parent_times = [&](uint64_t parent) {
     if (auto dir = brick.GetAttr(parent); dir.ok()) AddTimes(forward, parent, *dir);

@@ -321,7 +321,8 @@ TEST_F(ReplicationTest, RandomFaultsWhileAClientWrites) {
   std::cout << "seed " << seed << " (replay: SHOAL_TEST_SEED=" << seed << ")\n";
   std::mt19937 random(seed);
   CreateAndStart({1, 2, 3});
-  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "min-in-sync", "1"}).exit_code, 0);
+  CommandResult set = Shoal(1, {"volume", "set", "www", "min-in-sync", "1"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
   ASSERT_NE(WaitForPrimary(), 0);
   Mount mount(MountPoint("m"));
   ASSERT_EQ(mount.Start(Name(1) + ":/www", "backup-servers=" + Name(2) + ":" + Name(3)).exit_code, 0);
