@@ -86,7 +86,7 @@ shoal_pool_up() {
 }
 
 # shoal_in_sync SERVER N : 0 when the volume has a primary and all N bricks in its in-sync set,
-# 1 when a brick is out of sync (shoal has no self-heal yet: it stays so), 2 while undecided
+# 1 when a brick is out of sync (not yet healed back), 2 while undecided
 shoal_in_sync() {
     timeout 10 "$SHOAL_CLI" --server "$1" volume status "$SHOAL_VOL" --json 2> /dev/null | "$PY" -c '
 import json, sys
@@ -104,7 +104,7 @@ sys.exit(0 if rs.get("primary") and len(rs.get("in_sync", [])) == int(sys.argv[1
 
 # A replicated volume is measured only with every brick in sync. A brick can drop out of the
 # in-sync set right at `volume start` (the primary reaches it before it serves the volume);
-# without self-heal it stays out, and the pool is built again (up to 3 times), its logs kept.
+# if it is not healed back in time, the pool is built again (up to 3 times), its logs kept.
 tries=1
 [ "${SHOAL_REPLICA:-1}" = 1 ] || tries=3
 for attempt in $(seq 1 $tries); do

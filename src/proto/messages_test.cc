@@ -109,7 +109,7 @@ TEST(OpNameTest, EveryOneofFieldHasAName) {
 
 TEST(OpNameTest, UnknownOpcodes) {
   EXPECT_EQ(OpName(0), "unknown");
-  EXPECT_EQ(OpName(50), "unknown");  // not given out
+  EXPECT_EQ(OpName(99), "unknown");  // not given out
   EXPECT_EQ(OpName(101), "unknown");  // a Response field number is not a request
   EXPECT_EQ(OpName(65535), "unknown");
 }

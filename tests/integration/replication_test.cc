@@ -203,7 +203,8 @@ namespace {
 
 TEST_F(ReplicationTest, WritesFailRatherThanGoBelowMinInSync) {
   CreateAndStart({1, 2, 3});
-  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "min-in-sync", "3"}).exit_code, 0);
+  CommandResult set = Shoal(1, {"volume", "set", "www", "min-in-sync", "3"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
   EXPECT_THAT(Shoal(1, {"volume", "set", "www", "min-in-sync", "4"}).err, HasSubstr("min-in-sync is auto, 1, 2 or 3, not '4'"));
   const int primary = WaitForPrimary();
   ASSERT_NE(primary, 0);
