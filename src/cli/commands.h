@@ -33,6 +33,7 @@ void AddVolumeStatusCommand(CLI::App& volume, const Globals& globals, Outcome& o
 void AddVolumeSetCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);  // and reset
 void AddVolumeGetCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
 void AddVolumeHealCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeReplaceBrickCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
 
 // mount(8)'s helper: mount.shoal SPEC DIR [-sfnv] [-o OPTIONS]
 int MountHelperMain(int argc, char** argv);

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   CLI::App* pool = app.add_subcommand("pool", "the pool as a whole: list");
   pool->require_subcommand(1);
   shoal::cli::AddPoolListCommand(*pool, globals, outcome);
-  CLI::App* volume = app.add_subcommand("volume", "volumes: create, start, stop, delete, info, list, status, set, get, heal");
+  CLI::App* volume = app.add_subcommand(
+      "volume", "volumes: create, start, stop, delete, info, list, status, set, get, heal, replace-brick");
   volume->require_subcommand(1);
   shoal::cli::AddVolumeCreateCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeStartCommand(*volume, globals, outcome);
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   shoal::cli::AddVolumeSetCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeGetCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeHealCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeReplaceBrickCommand(*volume, globals, outcome);
   CLI11_PARSE(app, argc, argv);
   return outcome.exit_code;
 }

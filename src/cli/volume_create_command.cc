@@ -28,14 +28,7 @@ Result<proto::VolumeCreateRequest> ParseCreate(const std::string& name, const st
     } else if (word == "force") {
       request.set_force(true);
     } else {
-      // SERVER:/PATH, where SERVER may carry a port ("127.0.0.2:24100:/b") or be IPv6 in brackets.
-      size_t split = word.find(":/");
-      if (split == std::string::npos || split == 0)
-        return Status(Code::kInvalidArgument,
-                      fmt::format("'{}' is not a brick: write SERVER:/PATH (the server as the pool names it)", word));
-      proto::BrickRef* brick = request.add_bricks();
-      brick->set_server(word.substr(0, split));
-      brick->set_path(word.substr(split + 1));
+      SHOAL_ASSIGN_OR_RETURN(*request.add_bricks(), ParseBrick(word));
     }
   }
   return request;

@@ -20,6 +20,17 @@ std::string VolumeStateName(proto::VolumeState state) {
 
 std::string BrickName(const proto::BrickRef& brick) { return brick.server() + ":" + brick.path(); }
 
+Result<proto::BrickRef> ParseBrick(const std::string& word) {
+  const size_t split = word.find(":/");
+  if (split == std::string::npos || split == 0)
+    return Status(Code::kInvalidArgument,
+                  fmt::format("'{}' is not a brick: write SERVER:/PATH (the server as the pool names it)", word));
+  proto::BrickRef brick;
+  brick.set_server(word.substr(0, split));
+  brick.set_path(word.substr(split + 1));
+  return brick;
+}
+
 namespace {
 std::string TypeName(const proto::Volume& volume) { return volume.replica() > 1 ? "replicate" : "single"; }
 }  // namespace

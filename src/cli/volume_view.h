@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "proto/shoal.pb.h"
 
 namespace shoal::cli {
@@ -14,6 +15,8 @@ namespace shoal::cli {
 std::string VolumeStateName(proto::VolumeState state);
 // "SERVER:/PATH".
 std::string BrickName(const proto::BrickRef& brick);
+// SERVER:/PATH as the user writes it, where SERVER may carry a port ("127.0.0.2:24100:/b").
+Result<proto::BrickRef> ParseBrick(const std::string& word);
 
 // {name, id, type, replica, state, bricks: [{server, path}], options: {set ones}, created_unix_s}
 nlohmann::json VolumeJson(const proto::Volume& volume);

@@ -67,6 +67,12 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
       spdlog::info("volume.heal peer={} volume={} full={}", peer, request.volume_heal().name(), request.volume_heal().full());
       return From(volumes.Heal(request.volume_heal()),
                   [](proto::Response& r, proto::VolumeHealResponse& h) { *r.mutable_volume_heal() = std::move(h); });
+    case proto::Request::kVolumeReplaceBrick:
+      spdlog::info("volume.replace_brick peer={} volume={}", peer, request.volume_replace_brick().name());
+      return From(volumes.ReplaceBrick(request.volume_replace_brick()), [](proto::Response& r,
+                                                                          proto::VolumeReplaceBrickResponse& b) {
+        *r.mutable_volume_replace_brick() = std::move(b);
+      });
     case proto::Request::kBrickHeal:
       return From(volumes.LocalBrickHeal(request.brick_heal()), [](proto::Response& r) { r.mutable_brick_heal(); });
     case proto::Request::kBrickStatus: {
@@ -84,8 +90,8 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
 
 bool IsAdminRequest(const proto::Request& request) {
   const int op = request.op_case();
-  return (op >= proto::Request::kPoolList && op <= proto::Request::kBrickStatus) || op == proto::Request::kVolumeHeal ||
-         op == proto::Request::kBrickHeal;
+  return (op >= proto::Request::kPoolList && op <= proto::Request::kBrickStatus) ||
+         (op >= proto::Request::kVolumeHeal && op <= proto::Request::kVolumeReplaceBrick);
 }
 
 proto::Response ServeAdmin(AdminServices& admin, const proto::Request& request, const std::string& peer) {

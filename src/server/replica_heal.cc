@@ -140,7 +140,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     epoch = entry_.set.epoch();
     full = std::exchange(heal->full, false);
   }
-  const std::string& server = volume_.bricks(heal->brick).server();
+  const std::string server = BrickOf(heal->brick).server();
   auto fail = [&](const std::string& state, const std::string& reason) {
     {
       std::lock_guard lock(heal->mutex);

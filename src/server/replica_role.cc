@@ -40,6 +40,8 @@ constexpr int kUnansweredRetries = 3;
 // before it is refused with NotPrimary; and how long past its lease a primary keeps the role.
 constexpr auto kLeaseWait = std::chrono::seconds(2);
 constexpr auto kFencedMax = std::chrono::seconds(3);
+// How often the primary reads the replica set's record for changes it did not make (replace-brick).
+constexpr auto kFollowInterval = std::chrono::seconds(1);
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
 constexpr auto kStartingBackupWait = std::chrono::seconds(3);
 
@@ -139,6 +141,34 @@ proto::Volume ReplicaRole::Current() const {
   return current_;
 }
 
+proto::BrickRef ReplicaRole::BrickOf(uint32_t brick) const {
+  std::lock_guard lock(mutex_);
+  return current_.bricks(brick);
+}
+
+void ReplicaRole::FollowRecord(coord::EtcdClient& etcd) {
+  auto fresh = ReadReplicaSet(etcd, volume_);
+  if (!fresh.ok()) return;
+  std::vector<std::shared_ptr<Backup>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::kPrimary || fresh->primary_lease != lease_ || fresh->mod_revision == entry_.mod_revision)
+      return;
+    spdlog::warn("replica.record_changed volume={} epoch={} in_sync=[{}]", volume_.name(), fresh->set.epoch(),
+                 fmt::join(fresh->set.in_sync(), ","));
+    entry_.set = fresh->set;
+    entry_.mod_revision = fresh->mod_revision;
+    for (auto it = backups_.begin(); it != backups_.end();) {
+      if (InSync(entry_.set, it->first)) {
+        ++it;
+      } else {
+        dropped.push_back(it->second);
+        it = backups_.erase(it);
+      }
+    }
+  }
+}
+
 ReplicaRole::State ReplicaRole::state() const {
   std::lock_guard lock(mutex_);
   return state_;
@@ -191,7 +221,7 @@ Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
     const int32_t p = entry_.set.primary();
     return Status(Code::kNotPrimary,
                   entry_.primary_lease != 0 && p >= 0 && p < volume_.bricks_size()
-                      ? fmt::format("{}; the primary is on {}", primary.message(), volume_.bricks(p).server())
+                      ? fmt::format("{}; the primary is on {}", primary.message(), BrickOfLocked(p).server())
                       : fmt::format("{}; no brick holds the role now", primary.message()));
   }
   // Reads from the other in-sync bricks need read leases the backups hold (a backup that missed a
@@ -281,11 +311,12 @@ bool ReplicaRole::SomeoneAhead(const ReplicaSetEntry& entry) {
   for (uint32_t brick : entry.set.in_sync()) {
     // The last primary is not asked: it stopped renewing its lease and leaves the in-sync set.
     if (brick == brick_ || int32_t(brick) == entry.set.primary()) continue;
-    auto address = ParseHostPort(volume_.bricks(brick).server());
+    const proto::BrickRef where = BrickOf(brick);
+    auto address = ParseHostPort(where.server());
     if (!address.ok()) continue;
     proto::Request request;
     request.mutable_brick_status()->set_volume(volume_.name());
-    request.mutable_brick_status()->set_path(volume_.bricks(brick).path());
+    request.mutable_brick_status()->set_path(where.path());
     asked.emplace_back(brick, std::async(std::launch::async, [address = *address, request, this] {
                          return net::AskAdmin({address}, request, options_.server_name, kAskPositionMs);
                        }));
@@ -447,7 +478,7 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
           backups_.erase(it);
         }
         spdlog::warn("replica.out_of_sync volume={} brick={} server={} epoch={} reason=\"{}\"", volume_.name(), brick,
-                     volume_.bricks(brick).server(), entry_.set.epoch(), why);
+                     BrickOfLocked(brick).server(), entry_.set.epoch(), why);
       }
     }
     return Status::Ok();  // `dropped` closes their connections here, outside the lock
@@ -495,6 +526,10 @@ void ReplicaRole::Tick() {
     // may still renew the lease: when etcd's leader dies, the members elect another within about
     // a second and extend every lease, and the primary goes on without a failover.
     if (Clock::now() >= lease_valid_until_ + kFencedMax) return Demote("it could not renew its lease in time");
+    if (Clock::now() >= next_follow_) {
+      next_follow_ = Clock::now() + kFollowInterval;
+      FollowRecord(*etcd);
+    }
     StartHeals();
     return;
   }
@@ -503,13 +538,13 @@ void ReplicaRole::Tick() {
   Observe(*entry);
   const int32_t primary = entry->set.primary();
   if (primary_lost_.exchange(false) && entry->primary_lease != 0 && primary >= 0 && primary != int32_t(brick_) &&
-      primary < volume_.bricks_size() && NothingListens(volume_.bricks(primary).server())) {
+      primary < volume_.bricks_size() && NothingListens(BrickOf(primary).server())) {
     // Killed, not frozen: its lease would only delay the failover. A refused connection means
     // its shoald no longer listens, which happens only once its process is gone or its roles
     // were handed over (main.cc stops the roles before it closes the listener), so no primary
     // can still be acknowledging under the revoked lease.
     spdlog::warn("replica.primary_gone volume={} brick={} server={}: its lease is revoked", volume_.name(), primary,
-                 volume_.bricks(primary).server());
+                 BrickOf(primary).server());
     (void)etcd->RevokeLease(entry->primary_lease);
     entry = ReadReplicaSet(*etcd, volume_);
     if (!entry.ok()) return;
@@ -584,7 +619,7 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
   std::set<std::string> alive;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [brick, backup] : backups_) alive.insert(volume_.bricks(brick).server());
+    for (const auto& [brick, backup] : backups_) alive.insert(BrickOfLocked(brick).server());
   }
   if (leader_mover_.joinable()) leader_mover_.join();
   leader_mover_ = std::thread([this, etcd = etcd_(), alive] {
@@ -594,7 +629,7 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
 
 Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_t brick, uint64_t epoch,
                                                                         proto::HelloRole role) {
-  SHOAL_ASSIGN_OR_RETURN(HostPort address, ParseHostPort(volume_.bricks(brick).server()));
+  SHOAL_ASSIGN_OR_RETURN(HostPort address, ParseHostPort(BrickOf(brick).server()));
   proto::Request hello;
   auto* h = hello.mutable_hello();
   h->set_protocol_version(kProtocolVersion);

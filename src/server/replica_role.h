@@ -186,12 +186,19 @@ class ReplicaRole {
   // CheckLease, after waiting (bounded) for a primary past its lease to renew it; `lock` holds mutex_.
   Status AwaitLease(std::unique_lock<std::mutex>& lock);
   proto::Volume Current() const;
+  // Brick `brick` as the volume's record says now (replace-brick moves a brick), with mutex_ held
+  // or not.
+  proto::BrickRef BrickOfLocked(uint32_t brick) const { return current_.bricks(brick); }
+  proto::BrickRef BrickOf(uint32_t brick) const;
+  // The primary: adopts a change of the replica set it did not make (replace-brick took a brick
+  // out of the in-sync set), read every second.
+  void FollowRecord(coord::EtcdClient& etcd);
   uint32_t MinInSyncLocked() const { return MinInSync(current_); }
   Result<std::unique_ptr<net::ClientTransport>> ConnectBackup(uint32_t brick, uint64_t epoch,
                                                               proto::HelloRole role = proto::ROLE_REPLICATION);
 
   const ReplicaRoleOptions options_;
-  const proto::Volume volume_;  // name and bricks, which never change; options: current_
+  const proto::Volume volume_;  // name, id, witness and the number of bricks, which never change; the rest: current_
   const uint32_t brick_;
   ServedVolume& served_;
   const std::function<std::shared_ptr<coord::EtcdClient>()> etcd_;
@@ -217,7 +224,8 @@ class ReplicaRole {
   size_t log_bytes_ = 0;
   std::map<uint32_t, std::shared_ptr<Heal>> heals_;  // the primary's, by brick
   int healers_ = 0;  // heal connections to this brick (it shows as "healing")
-  std::optional<Clock::time_point> vacant_since_;  // role thread only: when no one held the role
+  std::optional<Clock::time_point> vacant_since_;
+  Clock::time_point next_follow_{};  // role thread only: when the primary next reads the record  // role thread only: when no one held the role
   std::atomic<bool> primary_lost_{false};
   int changes_in_flight_ = 0;   // begun and not yet answered
   bool resigning_ = false;      // a planned stop: no change begins

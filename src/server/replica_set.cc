@@ -135,6 +135,36 @@ Status ResignPrimary(coord::EtcdClient& etcd, const proto::Volume& volume, const
   return Write(etcd, volume, asked, std::move(next), std::move(held), {DeletePrimaryOp(volume.name())}).status();
 }
 
+Status ReplaceBrickRecords(coord::EtcdClient& etcd, const proto::Volume& volume, int64_t volume_revision,
+                           uint32_t brick) {
+  SHOAL_ASSIGN_OR_RETURN(ReplicaSetEntry entry, ReadReplicaSet(etcd, volume));
+  if (entry.primary_lease != 0 && entry.set.primary() == int32_t(brick))
+    return Status(Code::kBusy, fmt::format("that brick is the primary of volume {} now: stop its server first "
+                                           "(`systemctl stop shoald` hands the role over), then replace it",
+                                           volume.name()));
+  proto::ReplicaSet next = entry.set;
+  next.set_epoch(entry.set.epoch() + 1);
+  next.clear_in_sync();
+  for (uint32_t i : entry.set.in_sync())
+    if (i != brick) next.add_in_sync(i);
+  if (next.in_sync_size() == 0)
+    return Status(Code::kUnavailable, fmt::format("no other brick of volume {} is in sync: there is nothing to fill "
+                                                  "the new brick from",
+                                                  volume.name()));
+  std::string record;
+  (void)google::protobuf::util::MessageToJsonString(volume, &record);
+  const std::string volume_key = kVolumePrefix + volume.name();
+  auto txn = etcd.Txn(
+      {.compare = {{.key = volume_key, .target = Compare::Target::kModRevision, .number = volume_revision},
+                   {.key = SetKey(volume.name()), .target = Compare::Target::kModRevision, .number = entry.mod_revision}},
+       .success = {coord::PutRequest{.key = volume_key, .value = record},
+                   coord::PutRequest{.key = SetKey(volume.name()), .value = Json(next)}}});
+  if (!txn.ok()) return NoQuorum(txn.status());
+  if (!txn->succeeded)
+    return Status(Code::kBusy, fmt::format("volume {} changed meanwhile: try again", volume.name()));
+  return Status::Ok();
+}
+
 coord::TxnOp DeleteReplicaSetOp(const std::string& volume) { return coord::DeleteRequest{.key = SetKey(volume)}; }
 coord::TxnOp DeletePrimaryOp(const std::string& volume) { return coord::DeleteRequest{.key = PrimaryKey(volume)}; }
 

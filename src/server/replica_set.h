@@ -49,6 +49,13 @@ Result<ReplicaSetEntry> SetInSync(coord::EtcdClient& etcd, const proto::Volume& 
 // The primary hands its role over cleanly (a planned stop): primary -1, epoch + 1, and its key
 // is deleted, so that another brick takes the role at once and keeps this one in the in-sync set.
 Status ResignPrimary(coord::EtcdClient& etcd, const proto::Volume& volume, const ReplicaSetEntry& entry, int64_t lease);
+// Writes `volume` (its record was at `volume_revision`), whose brick `brick` was replaced by an
+// empty one, and in the same transaction takes that brick out of the in-sync set (epoch + 1), so
+// that the new brick is never taken for a copy. Refused while the brick is the primary, and when
+// no other brick is in sync (there would be nothing to heal it from); kBusy if either record
+// changed meanwhile. The primary learns of the change on its next look at the record.
+Status ReplaceBrickRecords(coord::EtcdClient& etcd, const proto::Volume& volume, int64_t volume_revision,
+                           uint32_t brick);
 // Deletes both keys (the volume is deleted).
 coord::TxnOp DeleteReplicaSetOp(const std::string& volume);
 coord::TxnOp DeletePrimaryOp(const std::string& volume);

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/volume_options.h"
@@ -130,13 +131,7 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
     if (std::none_of(servers->begin(), servers->end(), [&](const auto& s) { return s.name() == witness->ToString(); }))
       return Status(Code::kNotFound, fmt::format("witness {} is not in the pool (`shoal peer probe {}` first)",
                                                  witness->ToString(), witness->ToString()));
-    volume.set_witness(witness->ToString());
-    for (const proto::BrickRef& given : request.bricks())
-      if (auto server = ParseHostPort(given.server()); server.ok() && server->ToString() == volume.witness())
-        return Status(Code::kInvalidArgument,
-                      fmt::format("the witness {} also holds a brick: a witness must be a third server, or losing "
-                                  "one server loses both a copy and the tie-break",
-                                  volume.witness()));
+    volume.set_witness(witness->ToString());  // CheckNewBrick refuses a brick on it
   } else if (replica == 2) {
     response.add_warnings(
         "replica 2 without a witness: the first brick breaks ties, so if its server is lost, writes stop until it "
@@ -144,45 +139,107 @@ Result<proto::VolumeCreateResponse> VolumeAdmin::Create(const proto::VolumeCreat
         "failover.");
   }
   for (const proto::BrickRef& given : request.bricks()) {
-    auto address = ParseHostPort(given.server());
-    if (!address.ok()) return Status(Code::kInvalidArgument, fmt::format("brick server: {}", address.status().message()));
-    const std::string server = address->ToString();
-    if (std::any_of(volume.bricks().begin(), volume.bricks().end(), [&](const auto& b) { return b.server() == server; }))
-      return Status(Code::kInvalidArgument,
-                    fmt::format("two bricks on server {}: the copies of a replicated volume must be on different "
-                                "servers, or losing one server loses both",
-                                server));
-    if (std::none_of(servers->begin(), servers->end(), [&](const auto& s) { return s.name() == server; }))
-      return Status(Code::kNotFound, fmt::format("server {} is not in the pool (`shoal pool list`; add it with `shoal "
-                                                 "peer probe {}`)", server, server));
-    SHOAL_ASSIGN_OR_RETURN(std::string path, CheckBrickPath(server, given.path()));
-    for (const VolumeEntry& entry : *existing)
-      for (const proto::BrickRef& used : entry.volume.bricks())
-        if (used.server() == server && Overlaps(used.path(), path))
-          return Status(Code::kBusy, fmt::format("brick {}:{} is already used by volume {} (brick {}:{})", server, path,
-                                                 entry.volume.name(), used.server(), used.path()));
-    proto::Request check;
-    check.mutable_brick_check()->set_path(path);
-    check.mutable_brick_check()->set_force(request.force());
-    Result<proto::BrickCheckResponse> checked = Status::Ok();
-    if (server == pool_.name()) {
-      checked = CheckBrick(check.brick_check());
-    } else {
-      auto answer = AskServer(server, std::move(check), options_.peer_timeout_ms);
-      if (answer.ok()) checked = answer->brick_check();
-      else if (Unanswered(answer.status()))
-        checked = Status(Code::kUnavailable, fmt::format("server {} does not answer ({}): its brick cannot be checked",
-                                                        server, answer.status().message()));
-      else checked = answer.status();
-    }
-    if (!checked.ok()) return checked.status();
-    for (const std::string& warning : checked->warnings()) response.add_warnings(warning);
-    proto::BrickRef* brick = volume.add_bricks();
-    brick->set_server(server);
-    brick->set_path(path);
+    SHOAL_ASSIGN_OR_RETURN(proto::BrickRef brick, CheckNewBrick(given, request.force(), *servers, *existing, volume,
+                                                                response.mutable_warnings()));
+    *volume.add_bricks() = std::move(brick);
   }
   SHOAL_RETURN_IF_ERROR(WriteVolume(*pool_.Etcd(), volume, /*mod_revision=*/0));
   spdlog::info("volume.created volume={} id={} bricks={}", volume.name(), volume.id(), volume.bricks_size());
+  *response.mutable_volume() = std::move(volume);
+  return response;
+}
+
+Result<proto::BrickRef> VolumeAdmin::CheckNewBrick(const proto::BrickRef& given, bool force,
+                                                   const std::vector<proto::PoolServer>& servers,
+                                                   const std::vector<VolumeEntry>& existing, const proto::Volume& volume,
+                                                   google::protobuf::RepeatedPtrField<std::string>* warnings) {
+  auto address = ParseHostPort(given.server());
+  if (!address.ok()) return Status(Code::kInvalidArgument, fmt::format("brick server: {}", address.status().message()));
+  const std::string server = address->ToString();
+  if (std::any_of(volume.bricks().begin(), volume.bricks().end(), [&](const auto& b) { return b.server() == server; }))
+    return Status(Code::kInvalidArgument,
+                  fmt::format("two bricks on server {}: the copies of a replicated volume must be on different "
+                              "servers, or losing one server loses both",
+                              server));
+  if (std::none_of(servers.begin(), servers.end(), [&](const auto& s) { return s.name() == server; }))
+    return Status(Code::kNotFound, fmt::format("server {} is not in the pool (`shoal pool list`; add it with `shoal "
+                                               "peer probe {}`)", server, server));
+  if (server == volume.witness())
+    return Status(Code::kInvalidArgument,
+                  fmt::format("the witness {} cannot hold a brick: a witness must be a third server, or losing one "
+                              "server loses both a copy and the tie-break",
+                              volume.witness()));
+  SHOAL_ASSIGN_OR_RETURN(std::string path, CheckBrickPath(server, given.path()));
+  for (const VolumeEntry& entry : existing)
+    for (const proto::BrickRef& used : entry.volume.bricks())
+      if (used.server() == server && Overlaps(used.path(), path))
+        return Status(Code::kBusy, fmt::format("brick {}:{} is already used by volume {} (brick {}:{})", server, path,
+                                               entry.volume.name(), used.server(), used.path()));
+  proto::Request check;
+  check.mutable_brick_check()->set_path(path);
+  check.mutable_brick_check()->set_force(force);
+  Result<proto::BrickCheckResponse> checked = Status::Ok();
+  if (server == pool_.name()) {
+    checked = CheckBrick(check.brick_check());
+  } else {
+    auto answer = AskServer(server, std::move(check), options_.peer_timeout_ms);
+    if (answer.ok()) checked = answer->brick_check();
+    else if (Unanswered(answer.status()))
+      checked = Status(Code::kUnavailable, fmt::format("server {} does not answer ({}): its brick cannot be checked",
+                                                      server, answer.status().message()));
+    else checked = answer.status();
+  }
+  if (!checked.ok()) return checked.status();
+  for (const std::string& warning : checked->warnings()) *warnings->Add() = warning;
+  proto::BrickRef brick;
+  brick.set_server(server);
+  brick.set_path(path);
+  return brick;
+}
+
+Result<proto::VolumeReplaceBrickResponse> VolumeAdmin::ReplaceBrick(const proto::VolumeReplaceBrickRequest& request) {
+  SHOAL_ASSIGN_OR_RETURN(VolumeEntry entry, Read(request.name(), nullptr));
+  proto::Volume& volume = entry.volume;
+  if (volume.bricks_size() < 2)
+    return Status(Code::kInvalidArgument,
+                  fmt::format("volume {} has one brick: there is no copy to fill a new brick from", request.name()));
+  int index = -1;
+  auto old_server = ParseHostPort(request.old_brick().server());
+  for (int i = 0; i < volume.bricks_size(); ++i)
+    if (old_server.ok() && volume.bricks(i).server() == old_server->ToString() &&
+        volume.bricks(i).path() == request.old_brick().path())
+      index = i;
+  if (index < 0) {
+    std::vector<std::string> names;
+    for (const auto& brick : volume.bricks()) names.push_back(brick.server() + ":" + brick.path());
+    return Status(Code::kNotFound, fmt::format("volume {} has no brick {}:{} (its bricks: {})", request.name(),
+                                               request.old_brick().server(), request.old_brick().path(),
+                                               fmt::join(names, ", ")));
+  }
+  auto servers = pool_.ReadRecords();
+  if (!servers.ok()) return NoQuorum(servers.status());
+  auto existing = ReadVolumes(*pool_.Etcd());
+  if (!existing.ok()) return NoQuorum(existing.status());
+  // The other bricks stay; the new one may be on the old one's server (another path).
+  proto::Volume others = volume;
+  others.mutable_bricks()->DeleteSubrange(index, 1);
+  for (VolumeEntry& other : *existing)
+    if (other.volume.name() == volume.name()) other.volume = others;
+  proto::VolumeReplaceBrickResponse response;
+  SHOAL_ASSIGN_OR_RETURN(proto::BrickRef brick, CheckNewBrick(request.new_brick(), request.force(), *servers,
+                                                              *existing, others, response.mutable_warnings()));
+  const proto::BrickRef old = volume.bricks(index);
+  *volume.mutable_bricks(index) = brick;
+  SHOAL_RETURN_IF_ERROR(ReplaceBrickRecords(*pool_.Etcd(), volume, entry.mod_revision, static_cast<uint32_t>(index)));
+  spdlog::warn("volume.brick_replaced volume={} brick={} old={}:{} new={}:{}", volume.name(), index, old.server(),
+               old.path(), brick.server(), brick.path());
+  // The old brick's server stops serving it; the new one's serves it, out of sync until healed.
+  if (old.server() != brick.server() && old.server() != pool_.name()) {
+    proto::Request refresh;
+    refresh.mutable_brick_refresh();
+    (void)AskServer(old.server(), std::move(refresh), options_.peer_timeout_ms);  // it may well be down
+  }
+  if (volume.state() == proto::VOLUME_STATE_STARTED) (void)RefreshServersOf(volume);
   *response.mutable_volume() = std::move(volume);
   return response;
 }

@@ -49,6 +49,9 @@ class VolumeAdmin {
   Result<proto::BrickCheckResponse> CheckBrick(const proto::BrickCheckRequest& request);
   // On the brick's server: the brick of `volume` at `path` as served now.
   proto::BrickStatus LocalBrickStatus(const std::string& volume, const std::string& path);
+  // shoal volume replace-brick NAME OLD NEW: the volume's brick OLD moves to NEW (another server,
+  // or another path), which starts empty and out of sync and is filled by a heal.
+  Result<proto::VolumeReplaceBrickResponse> ReplaceBrick(const proto::VolumeReplaceBrickRequest& request);
   // shoal volume heal NAME [full]: asks the volume's primary to heal the bricks out of sync now.
   Result<proto::VolumeHealResponse> Heal(const proto::VolumeHealRequest& request);
   // On the brick's server: heal now, if the brick is its volume's primary (kNotPrimary if not).
@@ -62,6 +65,14 @@ class VolumeAdmin {
   // Tells the servers of the volume's bricks to refresh; returns each brick's status afterwards.
   std::vector<proto::BrickStatus> RefreshServersOf(const proto::Volume& volume);
   proto::BrickStatus AskBrickStatus(const std::string& volume, const proto::BrickRef& brick);
+  // Whether `given` may become a brick of `volume` (whose other bricks are set): its server is in
+  // the pool (`servers`), not the witness and not holding another of the volume's bricks, and its
+  // directory is not used by any volume (`existing`) and passes its server's check (warnings:
+  // what `force` let through). Returns it with the server's canonical name and the path's.
+  Result<proto::BrickRef> CheckNewBrick(const proto::BrickRef& given, bool force,
+                                        const std::vector<proto::PoolServer>& servers,
+                                        const std::vector<VolumeEntry>& existing, const proto::Volume& volume,
+                                        google::protobuf::RepeatedPtrField<std::string>* warnings);
 
   const VolumeAdminOptions options_;
   Pool& pool_;

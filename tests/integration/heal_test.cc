@@ -248,6 +248,40 @@ TEST_F(HealTest, TwoServersTakingTurnsAway) {
   ExpectConverged();
 }
 
+// replace-brick onto an empty directory: the new brick is filled by a heal from nothing, and
+// takes its place in the in-sync set.
+TEST_F(HealTest, ReplaceBrickFillsTheNewBrickByAHeal) {
+  ASSERT_EQ(::mkdir((m_ + "/site").c_str(), 0755), 0);
+  for (int i = 0; i < 100; ++i) std::ofstream(m_ + "/site/p" + std::to_string(i)) << "page " << i;
+  ASSERT_EQ(::symlink("site/p1", (m_ + "/link").c_str()), 0);
+  ASSERT_EQ(::setxattr((m_ + "/site").c_str(), "user.kept", "yes", 3, 0), 0);
+  const std::string fresh = dir_.path() + "/brick-new";
+  ASSERT_EQ(::mkdir(fresh.c_str(), 0755), 0);
+  const std::string old_brick = Name(away_) + ":" + Brick(away_);
+
+  CommandResult missing = Shoal(1, {"volume", "replace-brick", "www", Name(away_) + ":/no/such", Name(away_) + ":" +
+                                    fresh, "force"});
+  EXPECT_THAT(missing.err, HasSubstr("has no brick"));
+  CommandResult onto_other = Shoal(1, {"volume", "replace-brick", "www", old_brick, Name(primary_) + ":" + fresh,
+                                       "force"});
+  EXPECT_THAT(onto_other.err, HasSubstr("two bricks on server"));
+  CommandResult primary = Shoal(1, {"volume", "replace-brick", "www", Name(primary_) + ":" + Brick(primary_),
+                                    Name(primary_) + ":" + fresh, "force"});
+  EXPECT_THAT(primary.err, HasSubstr("is the primary"));
+
+  CommandResult replaced = Shoal(1, {"volume", "replace-brick", "www", old_brick, Name(away_) + ":" + fresh, "commit",
+                                     "force"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  ASSERT_TRUE(WaitForInSync(away_)) << Status().dump();
+  nlohmann::json status = Status();
+  for (const auto& brick : status["bricks"])
+    if (brick["server"] == Name(away_)) EXPECT_EQ(brick["path"], fresh) << status.dump();
+  { std::ofstream(m_ + "/after") << "written after the replace"; }
+  EXPECT_EQ(ReadFile(fresh + "/after"), "written after the replace");
+  const int other = 6 - primary_ - away_;
+  EXPECT_THAT(test::CompareBricks({Brick(primary_), Brick(other), fresh}, kHealed), IsEmpty());
+}
+
 TEST_F(HealTest, HealCommandsAnswerForEveryBrick) {
   CommandResult none = Shoal(1, {"volume", "heal", "www"});
   EXPECT_EQ(none.exit_code, 0) << none.err;
