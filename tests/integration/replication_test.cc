@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "coord/etcd_client.h"
 #include "tests/integration/convergence.h"
 #include "tests/integration/replication_fixture.h"
 
@@ -310,6 +311,48 @@ TEST_F(ReplicationTest, BackupFrozenLeavesTheInSyncSetAndWritesGoOn) {
   EXPECT_TRUE(WaitForInSync(backup)) << Status().dump();
   EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3}), kHealed), IsEmpty());
   ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+}
+
+// The index (1..3) of the server whose etcd member leads the pool's etcd cluster, or 0.
+int EtcdLeader(const std::vector<std::string>& hosts, uint16_t etcd_port) {
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    coord::EtcdClient etcd({.endpoints = {HostPort{.host = hosts[i], .port = etcd_port}}, .request_timeout_ms = 1000});
+    auto status = etcd.MemberStatus();
+    if (status.ok() && status->leader != 0 && status->leader == status->member_id) return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+// The server that holds the etcd leader (a backup's: a new primary moves the leadership off its
+// own server) is killed while a client writes. The primary cannot renew its lease until the other
+// members elect a leader; it acknowledges nothing meanwhile, and the client sees a stall, never
+// an error. The server is healed back when it returns.
+TEST_F(ReplicationTest, EtcdLeaderKilledWhileAClientWrites) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  const std::vector<std::string> hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
+  int leader = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    leader = EtcdLeader(hosts, static_cast<uint16_t>(port_ + 1));
+    if (leader != 0 && leader != primary) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(leader, 0);
+  ASSERT_NE(leader, primary) << "the primary's server still leads etcd";
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(primary) + ":/www", "backup-servers=" + Name(6 - primary - leader)).exit_code, 0);
+  Writer writer(mount.path());
+  ASSERT_TRUE(writer.WaitFor(20)) << ::testing::PrintToString(writer.errors());
+  servers_[leader - 1]->Kill(SIGKILL);
+  ASSERT_TRUE(writer.WaitFor(30)) << ::testing::PrintToString(writer.errors());
+  ASSERT_TRUE(servers_[leader - 1]->Start(port_)) << servers_[leader - 1]->error();
+  EXPECT_TRUE(WaitForInSync(leader)) << Status().dump();
+  ASSERT_TRUE(writer.WaitFor(10)) << ::testing::PrintToString(writer.errors());
+  writer.Stop();
+  EXPECT_THAT(writer.errors(), IsEmpty());
+  ExpectAcknowledgedWrites(mount.path(), writer.acknowledged());
+  EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3}), kHealed), IsEmpty());
 }
 
 // Two faults one after the other, chosen by a seed (printed; SHOAL_TEST_SEED=N replays it): each
