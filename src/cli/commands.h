@@ -34,6 +34,7 @@ void AddVolumeSetCommand(CLI::App& volume, const Globals& globals, Outcome& outc
 void AddVolumeGetCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
 void AddVolumeHealCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
 void AddVolumeReplaceBrickCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
+void AddVolumeScrubCommand(CLI::App& volume, const Globals& globals, Outcome& outcome);
 
 // mount(8)'s helper: mount.shoal SPEC DIR [-sfnv] [-o OPTIONS]
 int MountHelperMain(int argc, char** argv);

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   pool->require_subcommand(1);
   shoal::cli::AddPoolListCommand(*pool, globals, outcome);
   CLI::App* volume = app.add_subcommand(
-      "volume", "volumes: create, start, stop, delete, info, list, status, set, get, heal, replace-brick");
+      "volume", "volumes: create, start, stop, delete, info, list, status, set, get, heal, replace-brick, scrub");
   volume->require_subcommand(1);
   shoal::cli::AddVolumeCreateCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeStartCommand(*volume, globals, outcome);
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   shoal::cli::AddVolumeGetCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeHealCommand(*volume, globals, outcome);
   shoal::cli::AddVolumeReplaceBrickCommand(*volume, globals, outcome);
+  shoal::cli::AddVolumeScrubCommand(*volume, globals, outcome);
   CLI11_PARSE(app, argc, argv);
   return outcome.exit_code;
 }

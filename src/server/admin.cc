@@ -73,6 +73,13 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
                                                                           proto::VolumeReplaceBrickResponse& b) {
         *r.mutable_volume_replace_brick() = std::move(b);
       });
+    case proto::Request::kVolumeScrub:
+      spdlog::info("volume.scrub peer={} volume={}", peer, request.volume_scrub().name());
+      return From(volumes.Scrub(request.volume_scrub()),
+                  [](proto::Response& r, proto::VolumeScrubResponse& s) { *r.mutable_volume_scrub() = std::move(s); });
+    case proto::Request::kBrickScrub:
+      return From(volumes.LocalBrickScrub(request.brick_scrub()),
+                  [](proto::Response& r, proto::ScrubReport& s) { *r.mutable_brick_scrub()->mutable_report() = std::move(s); });
     case proto::Request::kBrickHeal:
       return From(volumes.LocalBrickHeal(request.brick_heal()), [](proto::Response& r) { r.mutable_brick_heal(); });
     case proto::Request::kBrickStatus: {
@@ -91,7 +98,7 @@ proto::Response ServeVolume(VolumeAdmin& volumes, const proto::Request& request,
 bool IsAdminRequest(const proto::Request& request) {
   const int op = request.op_case();
   return (op >= proto::Request::kPoolList && op <= proto::Request::kBrickStatus) ||
-         (op >= proto::Request::kVolumeHeal && op <= proto::Request::kVolumeReplaceBrick);
+         (op >= proto::Request::kVolumeHeal && op <= proto::Request::kBrickScrub);
 }
 
 proto::Response ServeAdmin(AdminServices& admin, const proto::Request& request, const std::string& peer) {

@@ -370,6 +370,43 @@ Result<proto::VolumeHealResponse> VolumeAdmin::Heal(const proto::VolumeHealReque
   return response;
 }
 
+Result<proto::VolumeScrubResponse> VolumeAdmin::Scrub(const proto::VolumeScrubRequest& request) {
+  SHOAL_ASSIGN_OR_RETURN(VolumeEntry entry, Read(request.name(), nullptr));
+  if (entry.volume.state() != proto::VOLUME_STATE_STARTED)
+    return Status(Code::kUnavailable, fmt::format("volume {} is not started: its bricks are not served", request.name()));
+  std::vector<std::future<proto::ScrubReport>> asked;
+  for (const proto::BrickRef& brick : entry.volume.bricks())
+    asked.push_back(std::async(std::launch::async, [this, &entry, brick]() -> proto::ScrubReport {
+      proto::Request ask;
+      ask.mutable_brick_scrub()->set_volume(entry.volume.name());
+      ask.mutable_brick_scrub()->set_path(brick.path());
+      Result<proto::ScrubReport> report = Status::Ok();
+      if (brick.server() == pool_.name()) {
+        report = LocalBrickScrub(ask.brick_scrub());
+      } else {
+        // A scrub walks the whole brick; the connection's pings say its server is still at it.
+        auto answer = AskServer(brick.server(), std::move(ask), options_.peer_timeout_ms);
+        report = answer.ok() ? Result<proto::ScrubReport>(answer->brick_scrub().report()) : answer.status();
+      }
+      proto::ScrubReport out = report.ok() ? *report : proto::ScrubReport();
+      if (!report.ok()) out.set_error(report.status().ToString());
+      out.set_server(brick.server());
+      out.set_path(brick.path());
+      return out;
+    }));
+  proto::VolumeScrubResponse response;
+  for (auto& answer : asked) *response.add_bricks() = answer.get();
+  return response;
+}
+
+Result<proto::ScrubReport> VolumeAdmin::LocalBrickScrub(const proto::BrickScrubRequest& request) {
+  SHOAL_ASSIGN_OR_RETURN(auto served, volumes_.Find(request.volume()));
+  if (volumes_.BrickPath(request.volume()) != request.path())
+    return Status(Code::kNotFound, fmt::format("this server does not serve a brick of volume {} at {}",
+                                               request.volume(), request.path()));
+  return served->brick().Scrub();
+}
+
 Status VolumeAdmin::LocalBrickHeal(const proto::BrickHealRequest& request) {
   SHOAL_ASSIGN_OR_RETURN(auto served, volumes_.Find(request.volume()));
   if (volumes_.BrickPath(request.volume()) != request.path() || !served->role())

@@ -52,6 +52,10 @@ class VolumeAdmin {
   // shoal volume replace-brick NAME OLD NEW: the volume's brick OLD moves to NEW (another server,
   // or another path), which starts empty and out of sync and is filled by a heal.
   Result<proto::VolumeReplaceBrickResponse> ReplaceBrick(const proto::VolumeReplaceBrickRequest& request);
+  // shoal volume scrub NAME: every brick's index checked against its tree and repaired.
+  Result<proto::VolumeScrubResponse> Scrub(const proto::VolumeScrubRequest& request);
+  // On the brick's server: scrubs its brick of `volume` at `path`.
+  Result<proto::ScrubReport> LocalBrickScrub(const proto::BrickScrubRequest& request);
   // shoal volume heal NAME [full]: asks the volume's primary to heal the bricks out of sync now.
   Result<proto::VolumeHealResponse> Heal(const proto::VolumeHealRequest& request);
   // On the brick's server: heal now, if the brick is its volume's primary (kNotPrimary if not).

@@ -224,11 +224,14 @@ Result<std::shared_ptr<NodeFd>> Brick::Pin(NodeId node) {
   return fd;
 }
 
-Status Brick::Remember(NodeId node, int fd, const struct stat& st) {
+Status Brick::Remember(NodeId node, int fd, const struct stat& st) { return Reindex(node, fd).status(); }
+
+Result<bool> Brick::Reindex(NodeId node, int fd) {
   SHOAL_ASSIGN_OR_RETURN(std::string handle, HandleOf(fd));
   SHOAL_ASSIGN_OR_RETURN(auto known, index_->Get(node));
-  if (!known || *known != handle) SHOAL_RETURN_IF_ERROR(index_->Put(node, handle));
-  return Status::Ok();
+  if (known && *known == handle) return false;
+  SHOAL_RETURN_IF_ERROR(index_->Put(node, handle));
+  return true;
 }
 
 Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> Brick::OpenEntry(NodeId parent, int parent_fd,

@@ -129,6 +129,12 @@ class Brick {
   // Puts everything written to the brick's file system on stable storage (syncfs) and the index too.
   Status SyncAll();
 
+  // Checks the index against the tree (brick_scrub.cc): adds what it misses, drops entries whose
+  // object is gone, and makes the id allocator pass every id in the tree. Objects without an id
+  // or with a duplicate one are counted and named, not changed: on a replicated volume a new id
+  // on one brick would set it apart from the others (a lookup settles them as before).
+  Result<proto::ScrubReport> Scrub();
+
  private:
   Brick(BrickOptions options, UniqueFd root_fd, std::unique_ptr<NodeIndex> index,
         std::unique_ptr<IdAllocator> ids);
@@ -142,6 +148,8 @@ class Brick {
   Result<proto::Attr> AdoptNew(NodeId parent, int parent_fd, std::string_view name,
                                const proto::Caller& caller, NodeId assign = 0);
   Status Remember(NodeId node, int fd, const struct stat& st);
+  // Records that `node` is the object open as `fd`; true if the index did not say so already.
+  Result<bool> Reindex(NodeId node, int fd);
   // Gives the object open as `fd` a new id unless it no longer carries `wrong` (0: none); returns
   // the id it carries afterwards.
   Result<NodeId> ReplaceId(int fd, NodeId wrong);
@@ -155,6 +163,8 @@ class Brick {
   // of `name` in the directory open as `dir_fd` with everything below it.
   Status HealCreate(NodeId parent, int parent_fd, const proto::HealEntry& entry);
   Status RemoveTree(int dir_fd, const std::string& name);
+  void ScrubBelow(int dir_fd, const std::string& relative, std::unordered_map<NodeId, ino_t>& seen,
+                  proto::ScrubReport& report);
 
   const BrickOptions options_;
   const UniqueFd root_fd_;

@@ -1,6 +1,7 @@
-// Brick: the operations a heal uses (server/healer.h). The primary lists and hashes its own
+// Brick: the operations a heal uses (server/tree_sync.h). The primary lists and hashes its own
 // brick with them, and the brick being healed answers the same calls, so both sides describe
-// their trees the same way; the brick being healed then applies what differs.
+// their trees the same way; the brick being healed then applies what differs. And the scrub,
+// which checks the brick's index against its tree.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@ namespace shoal::storage {
 namespace {
 
 constexpr std::string_view kOwnXattrPrefix = "trusted.shoal.";
+constexpr int kScrubExamplesMax = 10;
 
 // Every xattr of the object `path` reaches but the brick's own, by name. `follow`: whether a final
 // symlink is followed (only right for /proc/self/fd links, which lead to the object itself).
@@ -282,6 +284,63 @@ Status Brick::HealWrite(NodeId node, uint64_t offset, std::string_view data, uin
 Status Brick::SyncAll() {
   if (::syncfs(root_fd_.get()) != 0) return ErrnoStatus(errno, "syncfs");
   return index_->Sync();
+}
+
+Result<proto::ScrubReport> Brick::Scrub() {
+  proto::ScrubReport report;
+  UniqueFd root(::open(options_.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return ErrnoStatus(errno, "opening brick root");
+  std::unordered_map<NodeId, ino_t> seen;  // node id -> the brick inode that carries it
+  struct stat st;
+  if (::fstat(root.get(), &st) != 0) return ErrnoStatus(errno, "stat brick root");
+  seen.emplace(kRootNode, st.st_ino);
+  ScrubBelow(root.get(), "", seen, report);
+  NodeId highest = kRootNode;
+  for (const auto& [node, ino] : seen) highest = std::max(highest, node);
+  SHOAL_RETURN_IF_ERROR(ids_->Observe(highest));
+  // Entries whose object is gone: Resolve drops them when their handle no longer opens. An
+  // object removed while a client still has it open stays, as it should.
+  SHOAL_ASSIGN_OR_RETURN(std::vector<NodeId> indexed, index_->Nodes());
+  for (NodeId node : indexed) {
+    if (seen.contains(node)) continue;
+    cache_.Erase(node);
+    auto resolved = Resolve(node);
+    if (!resolved.ok() && resolved.status().code() == Code::kStale) report.set_index_removed(report.index_removed() + 1);
+  }
+  SHOAL_RETURN_IF_ERROR(index_->Sync());
+  spdlog::info("brick.scrubbed path={} objects={} index_added={} index_removed={} without_id={} duplicate_ids={}",
+               options_.path, report.objects(), report.index_added(), report.index_removed(), report.without_id(),
+               report.duplicate_ids());
+  return report;
+}
+
+void Brick::ScrubBelow(int dir_fd, const std::string& relative, std::unordered_map<NodeId, ino_t>& seen,
+                       proto::ScrubReport& report) {
+  auto example = [&](const std::string& path) {
+    if (report.examples_size() < kScrubExamplesMax) report.add_examples(path);
+  };
+  for (const std::string& name : Names(dir_fd)) {
+    if (relative.empty() && name == kStateDirName) continue;
+    const std::string path = relative.empty() ? name : relative + "/" + name;
+    UniqueFd entry(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!entry.valid() || ::fstatat(entry.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) continue;
+    report.set_objects(report.objects() + 1);
+    auto id = ReadId(FdPath(entry.get()));
+    if (!id.ok() || *id == kRootNode) {
+      report.set_without_id(report.without_id() + 1);
+      example(path + " (no node id)");
+    } else if (auto [it, fresh] = seen.emplace(*id, st.st_ino); !fresh && it->second != st.st_ino) {
+      report.set_duplicate_ids(report.duplicate_ids() + 1);
+      example(fmt::format("{} (node id {} is also another object's)", path, *id));
+    } else if (fresh) {
+      auto added = Reindex(*id, entry.get());
+      if (added.ok() && *added) report.set_index_added(report.index_added() + 1);
+    }
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd below(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (below.valid()) ScrubBelow(below.get(), path, seen, report);
+  }
 }
 
 }  // namespace shoal::storage

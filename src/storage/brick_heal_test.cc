@@ -144,5 +144,52 @@ TEST_F(BrickHealTest, WriteSetsContentAndSizeAndHashesFollowTheBlocks) {
   EXPECT_NE(hashes->hashes(0), hashes->hashes(1));
 }
 
+TEST_F(BrickHealTest, ScrubRebuildsTheIndexAndReportsWhatItCannotRepair) {
+  const proto::Attr a = MakeFile(kRootNode, "a");
+  const proto::Attr d = Mkdir(kRootNode, "d");
+  const proto::Attr c = MakeFile(d.ino(), "c");
+  const proto::Attr gone = MakeFile(kRootNode, "gone");
+  // The index lost (as after a machine crash), a file removed and one added behind shoal's
+  // back, and a copy that kept its original's node id (cp -a on the brick).
+  brick_.reset();
+  ASSERT_EQ(::unlink((path_ + "/.shoal/index/data.mdb").c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_TRUE(brick_->GetAttr(gone.ino()).ok() == false);  // not indexed, so not found by id
+  ASSERT_EQ(::unlink(OnBrick("gone").c_str()), 0);
+  WriteFile(OnBrick("stray"), "behind shoal's back");
+  WriteFile(OnBrick("copy"), "copied");
+  const uint64_t id = a.ino();
+  ASSERT_EQ(::setxattr(OnBrick("copy").c_str(), kIdXattr, &id, sizeof id, 0), 0);
+  EXPECT_FALSE(brick_->GetAttr(c.ino()).ok());
+
+  auto report = brick_->Scrub();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->objects(), 5u);      // a, copy, d, d/c, stray
+  EXPECT_EQ(report->index_added(), 3u);  // a, d, d/c
+  EXPECT_EQ(report->without_id(), 1u);
+  EXPECT_EQ(report->duplicate_ids(), 1u);
+  EXPECT_THAT(std::vector<std::string>(report->examples().begin(), report->examples().end()),
+              ::testing::UnorderedElementsAre(::testing::HasSubstr("stray"), ::testing::HasSubstr("copy")));
+  EXPECT_TRUE(brick_->GetAttr(c.ino()).ok());  // found by id again
+
+  // Scrubbed, the index is whole: a second scrub finds nothing to add.
+  report = brick_->Scrub();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->index_added(), 0u);
+  EXPECT_EQ(report->index_removed(), 0u);
+}
+
+TEST_F(BrickHealTest, ScrubDropsEntriesWhoseObjectIsGone) {
+  const proto::Attr gone = MakeFile(kRootNode, "gone");
+  ASSERT_TRUE(brick_->GetAttr(gone.ino()).ok());
+  brick_.reset();  // closes the descriptors that would keep it reachable
+  ASSERT_EQ(::unlink(OnBrick("gone").c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  auto report = brick_->Scrub();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->index_removed(), 1u);
+  EXPECT_EQ(report->objects(), 0u);
+}
+
 }  // namespace
 }  // namespace shoal::storage

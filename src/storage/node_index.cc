@@ -1,5 +1,7 @@
 #include "storage/node_index.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace shoal::storage {
@@ -88,6 +90,32 @@ Status NodeIndex::Delete(uint64_t node) {
 Status NodeIndex::Sync() {
   int rc = mdb_env_sync(env_, 1);
   return rc == 0 ? Status::Ok() : LmdbStatus(rc, "index sync");
+}
+
+Result<std::vector<uint64_t>> NodeIndex::Nodes() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return LmdbStatus(rc, "index read");
+  MDB_cursor* cursor = nullptr;
+  rc = mdb_cursor_open(txn, dbi_, &cursor);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return LmdbStatus(rc, "index cursor");
+  }
+  std::vector<uint64_t> nodes;
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    uint64_t node = 0;
+    if (key.mv_size == sizeof node) {
+      std::memcpy(&node, key.mv_data, sizeof node);
+      nodes.push_back(node);
+    }
+  }
+  mdb_cursor_close(cursor);
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND) return LmdbStatus(rc, "index read");
+  return nodes;
 }
 
 }  // namespace shoal::storage

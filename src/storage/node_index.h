@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -30,6 +31,8 @@ class NodeIndex {
   Result<std::optional<std::string>> Get(uint64_t node);
   Status Put(uint64_t node, const std::string& handle);
   Status Delete(uint64_t node);
+  // Every node the index knows, in id order (a snapshot: changes made meanwhile may be missed).
+  Result<std::vector<uint64_t>> Nodes();
   // Writes everything committed so far to stable storage.
   Status Sync();
 

@@ -295,5 +295,26 @@ TEST_F(HealTest, HealCommandsAnswerForEveryBrick) {
   EXPECT_THAT(Shoal(1, {"volume", "set", "www", "heal-bandwidth", "fast"}).err, HasSubstr("number of MiB/s"));
 }
 
+// scrub checks every brick's index against its tree, and names what was put on a brick behind
+// shoal's back.
+TEST_F(HealTest, ScrubChecksEveryBrickAndNamesStrayObjects) {
+  for (int i = 0; i < 20; ++i) std::ofstream(m_ + "/f" + std::to_string(i)) << i;
+  { std::ofstream(Brick(away_) + "/stray") << "written on the brick directly"; }
+  CommandResult scrubbed = Shoal(1, {"volume", "scrub", "www", "--json"});
+  ASSERT_EQ(scrubbed.exit_code, 0) << scrubbed.err;
+  nlohmann::json report = nlohmann::json::parse(scrubbed.out);
+  ASSERT_EQ(report["bricks"].size(), 3u) << report.dump();
+  for (const auto& brick : report["bricks"]) {
+    EXPECT_EQ(brick["error"], "") << brick.dump();
+    const bool stray = brick["server"] == Name(away_);
+    EXPECT_EQ(brick["objects"], stray ? 21 : 20) << brick.dump();
+    EXPECT_EQ(brick["without_id"], stray ? 1 : 0) << brick.dump();
+    if (stray) EXPECT_THAT(brick["examples"].dump(), HasSubstr("stray"));
+  }
+  CommandResult text = Shoal(1, {"volume", "scrub", "www"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("stray (no node id)"));
+}
+
 }  // namespace
 }  // namespace shoal::testing
