@@ -17,21 +17,6 @@ mountpoint -q "$GL_MNT" && die "$GL_MNT is mounted - run gluster-down.sh first"
 
 # gl_node_start NODE : start NODE's glusterd (it daemonizes, and later spawns the brick and
 # self-heal daemon inside the same namespaces)
-gl_node_start() {
-    local n=$1 d
-    d=$(gl_dir "$1")
-    ip netns exec "$n" unshare -m --propagation private sh -c "
-        set -e
-        mount -t tmpfs -o mode=755 shb-run-$n /run
-        mkdir -p /run/gluster
-        mount --bind $d/run /run/gluster
-        mount --bind $d/lib /var/lib/glusterd
-        mount --bind $d/log /var/log/glusterfs
-        exec glusterd -p /run/gluster/glusterd.pid --log-level INFO
-    "
-    wait_for 20 eval "gl_cli $n peer status >/dev/null 2>&1" \
-        || die "glusterd on $n did not come up (see $d/log/glusterd.log)"
-}
 
 log "gluster: network $GL_BR + namespaces $GL_NODES"
 ip link add "$GL_BR" type bridge forward_delay 0 stp_state 0

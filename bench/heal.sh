@@ -120,23 +120,8 @@ children() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v 
 # shb-g3, as gluster-heal.sh takes s3 down
 DOWN_NODE=${GL_NODES##* }
 
-# gl_node_start NODE : start NODE's glusterd again, as gluster-up.sh does (it respawns the node's
-# brick process and self-heal daemon)
-gl_node_start() {
-    local n=$1 d
-    d=$(gl_dir "$1")
-    rm -f "$d/run/glusterd.pid"
-    ip netns exec "$n" unshare -m --propagation private sh -c "
-        set -e
-        mount -t tmpfs -o mode=755 shb-run-$n /run
-        mkdir -p /run/gluster
-        mount --bind $d/run /run/gluster
-        mount --bind $d/lib /var/lib/glusterd
-        mount --bind $d/log /var/log/glusterfs
-        exec glusterd -p /run/gluster/glusterd.pid --log-level INFO
-    "
-    wait_for 20 eval "gl_cli $n peer status >/dev/null 2>&1"
-}
+# gl_node_start (lib.sh) starts a node's glusterd again, which respawns its brick process and
+# self-heal daemon.
 
 # gl_brick_pid NODE : pid of NODE's brick process of $GL_VOL (pid file under its run dir)
 gl_brick_pid() {

@@ -163,6 +163,24 @@ gl_idx() { echo "${1##*g}"; }                     # shb-g2 -> 2
 gl_ip() { echo "$GL_NET.1$(gl_idx "$1")"; }       # shb-g2 -> 10.99.60.12
 gl_dir() { echo "$GL_BASE/g$(gl_idx "$1")"; }
 
+# gl_node_start NODE : starts NODE's glusterd in its namespace, with its own /run, state and logs
+gl_node_start() {
+    local n=$1 d
+    d=$(gl_dir "$1")
+    rm -f "$d/run/glusterd.pid"  # left by a glusterd that was killed
+    ip netns exec "$n" unshare -m --propagation private sh -c "
+        set -e
+        mount -t tmpfs -o mode=755 shb-run-$n /run
+        mkdir -p /run/gluster
+        mount --bind $d/run /run/gluster
+        mount --bind $d/lib /var/lib/glusterd
+        mount --bind $d/log /var/log/glusterfs
+        exec glusterd -p /run/gluster/glusterd.pid --log-level INFO
+    "
+    wait_for 20 eval "gl_cli $n peer status >/dev/null 2>&1" \
+        || die "glusterd on $n did not come up (see $d/log/glusterd.log)"
+}
+
 gl_glusterd_pid() { # NODE -> pid of that node's glusterd, if alive
     local p
     p=$(cat "$(gl_dir "$1")/run/glusterd.pid" 2>/dev/null) || return 1

@@ -320,24 +320,7 @@ Status ReplicaRole::HealNow(bool full) {
 
 // The brick being healed.
 
-Status ReplicaRole::AdmitHealer(uint64_t epoch) {
-  if (auto etcd = etcd_()) {
-    auto entry = ReadReplicaSet(*etcd, volume_);
-    if (entry.ok()) Observe(*entry);
-  }
-  std::lock_guard lock(mutex_);
-  const proto::ReplicaSet& set = entry_.set;
-  if (resigning_)
-    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is stopping", brick_, volume_.name()));
-  if (state_ != State::kOutOfSync || epoch < set.primary_since() || epoch > set.epoch() || entry_.primary_lease == 0 ||
-      set.primary() == int32_t(brick_))
-    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} takes no heal from a primary of epoch {} (it "
-                                                 "is {}; the replica set is at epoch {}, its primary since {})",
-                                                 brick_, volume_.name(), epoch, StateNameLocked(), set.epoch(),
-                                                 set.primary_since()));
-  ++healers_;
-  return Status::Ok();
-}
+Status ReplicaRole::AdmitHealer(uint64_t epoch) { return AdmitPrimary(epoch, State::kOutOfSync, "heal"); }
 
 Status ReplicaRole::CheckHealer(uint64_t epoch) const {
   std::lock_guard lock(mutex_);

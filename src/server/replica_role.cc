@@ -230,7 +230,9 @@ Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
                                                volume_.name()));
 }
 
-Status ReplicaRole::AdmitReplication(uint64_t epoch) {
+Status ReplicaRole::AdmitReplication(uint64_t epoch) { return AdmitPrimary(epoch, State::kBackup, "changes"); }
+
+Status ReplicaRole::AdmitPrimary(uint64_t epoch, State wanted, std::string_view what) {
   // What the brick knows may be a poll behind the primary that just took the role: ask etcd.
   if (auto etcd = etcd_()) {
     auto entry = ReadReplicaSet(*etcd, volume_);
@@ -240,11 +242,14 @@ Status ReplicaRole::AdmitReplication(uint64_t epoch) {
   const proto::ReplicaSet& set = entry_.set;
   if (resigning_)
     return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is stopping", brick_, volume_.name()));
-  if (state_ != State::kBackup || epoch < set.primary_since() || epoch > set.epoch() || set.primary() == int32_t(brick_))
-    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} takes no changes from a primary of epoch {} "
+  const bool held = wanted != State::kOutOfSync || entry_.primary_lease != 0;
+  if (state_ != wanted || !held || epoch < set.primary_since() || epoch > set.epoch() ||
+      set.primary() == int32_t(brick_))
+    return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} takes no {} from a primary of epoch {} "
                                                  "(it is {}; the replica set is at epoch {}, its primary since {})",
-                                                 brick_, volume_.name(), epoch, StateNameLocked(), set.epoch(),
+                                                 brick_, volume_.name(), what, epoch, StateNameLocked(), set.epoch(),
                                                  set.primary_since()));
+  if (wanted == State::kOutOfSync) ++healers_;
   return Status::Ok();
 }
 

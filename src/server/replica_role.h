@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -182,6 +183,9 @@ class ReplicaRole {
   void Observe(const ReplicaSetEntry& entry);
   // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
   Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
+  // A connection of the primary of `epoch`: forwarding changes (this brick `wanted` kBackup) or
+  // healing it (kOutOfSync); refused unless that primary holds the role for the record's epoch.
+  Status AdmitPrimary(uint64_t epoch, State wanted, std::string_view what);
   Status CheckLease() const;  // with mutex_ held
   // CheckLease, after waiting (bounded) for a primary past its lease to renew it; `lock` holds mutex_.
   Status AwaitLease(std::unique_lock<std::mutex>& lock);

@@ -18,6 +18,9 @@ namespace {
 constexpr uint32_t kBlockBytes = 256u << 10;     // the unit a changed large file is sent in
 constexpr uint64_t kWholeFileMax = 256u << 10;   // files up to this size are sent whole
 constexpr uint32_t kWriteBytesMax = 1u << 20;    // one HealWrite
+// Requests sent ahead of their answers (the brick applies them in the order sent).
+constexpr size_t kInFlightMax = 64;
+constexpr uint64_t kInFlightBytesMax = 16u << 20;
 
 bool SameXattrs(const proto::HealEntry& a, const proto::HealEntry& b) {
   if (a.xattrs_size() != b.xattrs_size()) return false;
@@ -67,10 +70,14 @@ uint64_t CountEntries(storage::Brick& brick) {
   return root.ok() ? CountBelow(root->get(), true) : 0;
 }
 
+TreeSync::~TreeSync() { (void)Drain(); }
+
 Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {
   dirty_ = dirty;
   full_ = full;
-  return Walk(storage::kRootNode, /*fresh=*/false);
+  Status walked = Walk(storage::kRootNode, /*fresh=*/false);
+  Status drained = Drain();
+  return walked.ok() ? drained : walked;
 }
 
 Status TreeSync::Walk(uint64_t dir, bool fresh) {
@@ -94,7 +101,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     proto::Request put;
     put.mutable_heal_put()->set_parent(0);
     *put.mutable_heal_put()->mutable_entry() = mine.self();
-    SHOAL_RETURN_IF_ERROR(Call(std::move(put)).status());
+    SHOAL_RETURN_IF_ERROR(Send(std::move(put)));
   }
   bool changed = fresh;
   int i = 0, j = 0;
@@ -106,7 +113,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
       proto::Request remove;
       remove.mutable_heal_remove()->set_parent(dir);
       remove.mutable_heal_remove()->set_name(t->name());
-      SHOAL_RETURN_IF_ERROR(Call(std::move(remove)).status());
+      SHOAL_RETURN_IF_ERROR(Send(std::move(remove)));
       ++counters_.removed;
       changed = true;
       ++j;
@@ -147,7 +154,7 @@ Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::H
   proto::Request put;
   put.mutable_heal_put()->set_parent(dir);
   *put.mutable_heal_put()->mutable_entry() = mine;
-  SHOAL_RETURN_IF_ERROR(Call(std::move(put)).status());
+  SHOAL_RETURN_IF_ERROR(Send(std::move(put)));
   ++counters_.copied;
   const uint32_t type = mine.attr().mode() & S_IFMT;
   // A directory sets its own times once its entries are there; it may have been moved there
@@ -175,7 +182,7 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
       offset += data.size();
       counters_.bytes += data.size();
       const size_t sent = data.size();
-      SHOAL_RETURN_IF_ERROR(Call(std::move(write), std::move(data)).status());
+      SHOAL_RETURN_IF_ERROR(Send(std::move(write), std::move(data)));
       Throttle(sent);
     }
     return Status::Ok();
@@ -185,7 +192,7 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
     write.mutable_heal_write()->set_node(node);
     write.mutable_heal_write()->set_offset(size);
     write.mutable_heal_write()->set_size(size);
-    return Call(std::move(write)).status();
+    return Send(std::move(write));
   };
   // A small file that differs is sent whole, unless a full comparison finds it the same there.
   if (size <= kWholeFileMax && !(full_ && theirs != nullptr)) return size == 0 ? truncate() : send(0, size);
@@ -227,7 +234,7 @@ Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine) {
   }
   t->set_atime_ns(mine.attr().atime_ns());
   t->set_mtime_ns(mine.attr().mtime_ns());
-  return Call(std::move(times)).status();
+  return Send(std::move(times));
 }
 
 Result<proto::HealListResponse> TreeSync::ListThere(uint64_t dir) {
@@ -247,7 +254,38 @@ Result<proto::HealListResponse> TreeSync::ListThere(uint64_t dir) {
   return all;
 }
 
+Status TreeSync::Send(proto::Request request, std::string data) {
+  const uint64_t bytes = data.size();
+  {
+    std::unique_lock lock(mutex_);
+    answered_.wait(lock, [&] { return in_flight_ < kInFlightMax && in_flight_bytes_ + bytes <= kInFlightBytesMax; });
+    if (!failed_.ok()) return failed_;
+    ++in_flight_;
+    in_flight_bytes_ += bytes;
+  }
+  net::Bulk trailer = data.empty() ? nullptr : std::make_shared<const std::string>(std::move(data));
+  remote_.Call(std::move(request), std::move(trailer), /*retry_safe=*/false, [this, bytes](Result<net::Reply> reply) {
+    Status status = reply.ok() ? proto::StatusOf(reply->response) : reply.status();
+    std::lock_guard lock(mutex_);
+    if (!status.ok() && failed_.ok()) failed_ = std::move(status);
+    --in_flight_;
+    in_flight_bytes_ -= bytes;
+    answered_.notify_all();
+  });
+  return Status::Ok();
+}
+
+Status TreeSync::Drain() {
+  std::unique_lock lock(mutex_);
+  answered_.wait(lock, [&] { return in_flight_ == 0; });
+  return failed_;
+}
+
 Result<proto::Response> TreeSync::Call(proto::Request request, std::string data) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!failed_.ok()) return failed_;
+  }
   net::Bulk trailer = data.empty() ? nullptr : std::make_shared<const std::string>(std::move(data));
   SHOAL_ASSIGN_OR_RETURN(net::Reply reply, remote_.CallSync(std::move(request), trailer, /*retry_safe=*/false));
   SHOAL_RETURN_IF_ERROR(proto::StatusOf(reply.response));

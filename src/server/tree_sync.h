@@ -8,7 +8,8 @@
 // down. Objects are matched by name, then by node id and type: a different node under the same
 // name is replaced. Regular files whose size or mtime differ (or all, in a `full` pass) are
 // compared block by block (xxh3 of 256 KiB blocks) and only the blocks that differ are sent;
-// small files are sent whole. Times are set last, a directory's after its entries.
+// small files are sent whole. Times are set last, a directory's after its entries. Changes are
+// pipelined: up to 64 requests (16 MiB) are in flight, and the brick applies them in order.
 //
 // The caller decides when a pass runs and under which lock (ReplicaRole: passes while clients
 // write, then a last one over what changed meanwhile with the volume's changes held).
@@ -17,6 +18,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <unordered_set>
@@ -46,6 +49,9 @@ class TreeSync {
   // `stop`: set by another thread to end a pass early (kInterrupted).
   TreeSync(storage::Brick& local, net::ClientTransport& remote, const std::atomic<bool>& stop)
       : local_(local), remote_(remote), stop_(stop) {}
+  ~TreeSync();  // waits for the answers to what was sent
+  TreeSync(const TreeSync&) = delete;
+  TreeSync& operator=(const TreeSync&) = delete;
 
   // One pass; `dirty` null: compare everything. `full`: compare the content of every file.
   Status Pass(const std::unordered_set<uint64_t>* dirty, bool full = false);
@@ -67,8 +73,14 @@ class TreeSync {
   Status SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs);
   Status SetTimes(uint64_t dir, const proto::HealEntry& mine);
   Result<proto::HealListResponse> ListThere(uint64_t dir);
-  // Sends `request` (with `data`) and returns the answer, or the failure as a Status.
+  // Sends `request` (with `data`) and returns the answer, or the failure as a Status (or the
+  // failure of a request sent before).
   Result<proto::Response> Call(proto::Request request, std::string data = {});
+  // Sends a change without waiting for its answer: the brick applies a connection's requests in
+  // the order sent, so whatever is sent (or called) later sees its effect. A bounded number are
+  // in flight; the first failure stops the pass (Drain, or the next Send or Call, returns it).
+  Status Send(proto::Request request, std::string data = {});
+  Status Drain();
   // Waits as long as the bandwidth limit asks after `bytes` more were sent.
   void Throttle(uint64_t bytes);
   bool Dirty(uint64_t node) const { return dirty_ == nullptr || dirty_->contains(node); }
@@ -79,6 +91,11 @@ class TreeSync {
   const std::unordered_set<uint64_t>* dirty_ = nullptr;
   bool full_ = false;
   Counters counters_;
+  std::mutex mutex_;
+  std::condition_variable answered_;
+  size_t in_flight_ = 0;          // guarded by mutex_
+  uint64_t in_flight_bytes_ = 0;  // guarded by mutex_
+  Status failed_;                 // guarded by mutex_: the first request that failed
   uint64_t rate_ = 0;
   std::chrono::steady_clock::time_point rate_start_{};
   uint64_t rate_bytes_ = 0;
