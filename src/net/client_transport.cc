@@ -273,6 +273,12 @@ void ClientTransport::OnPush(Frame frame) {
   push_handler_(generation_.load(), frame.header.request_id, std::move(push));
 }
 
+void ClientTransport::Disconnect(const std::string& reason) {
+  asio::post(io_, [this, reason] {
+    if (connection_) connection_->Close(reason);
+  });
+}
+
 void ClientTransport::SetPushHandler(PushHandler handler) {
   asio::post(io_, [this, handler = std::move(handler)]() mutable { push_handler_ = std::move(handler); });
 }

@@ -81,6 +81,9 @@ class ClientTransport {
   // generation are gone.
   uint64_t generation() const { return generation_.load(); }
 
+  // Closes the current connection as if it had broken (requests sent on it fail or are resent as
+  // for any lost connection) and reconnects. Any thread.
+  void Disconnect(const std::string& reason);
   // Replaces the push handler (any thread; pushes arriving meanwhile go to the old or new one).
   void SetPushHandler(PushHandler handler);
   // Acknowledges push `push_id` of connection `generation` (nothing if that connection is gone:

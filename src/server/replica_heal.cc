@@ -25,6 +25,8 @@ constexpr auto kRetry = std::chrono::seconds(1);
 constexpr size_t kDirtyForLastPass = 512;
 // ...or this many passes ran; the last pass then holds the volume's changes for what is left.
 constexpr uint32_t kPassesMax = 6;
+// A heal whose counters do not grow for this long is restarted (CheckProgress).
+constexpr auto kStalledMax = std::chrono::seconds(60);
 // How long the last pass waits for the changes in flight to let the volume's order go.
 constexpr auto kHoldWait = std::chrono::seconds(10);
 
@@ -61,6 +63,8 @@ struct ReplicaRole::Heal {
   std::thread thread;
   // Guarded by the role's mutex_:
   bool running = false;
+  uint64_t last_sum = 0;               // the pass's counters when they last grew
+  Clock::time_point last_progress{};   // and when
   Clock::time_point next_try{};
   bool full = false;         // the next heal compares every file's content
   std::string last_failure;  // logged once, not every retry
@@ -70,6 +74,7 @@ struct ReplicaRole::Heal {
   std::unordered_set<uint64_t> dirty;
   proto::HealProgress progress;
   const TreeSync* sync = nullptr;  // the pass running, for its counters
+  net::ClientTransport* target = nullptr;  // its connection to the brick, while it runs
 
   // The pass's counters into `progress`, and the pass is forgotten (under `mutex`).
   void KeepCounters() {
@@ -103,7 +108,13 @@ void ReplicaRole::StartHeals() {
     if (brick == brick_ || InSync(entry_.set, brick)) continue;
     auto& heal = heals_[brick];
     if (!heal) heal = std::make_shared<Heal>(brick);
-    if (heal->running || now < heal->next_try) continue;
+    if (heal->running) {
+      CheckProgress(*heal, now);
+      continue;
+    }
+    if (now < heal->next_try) continue;
+    heal->last_sum = 0;
+    heal->last_progress = now;
     if (heal->thread.joinable()) heal->thread.join();  // it has finished: running is unset last
     heal->running = true;
     heal->stop = false;
@@ -114,6 +125,25 @@ void ReplicaRole::StartHeals() {
       heal->next_try = Clock::now() + kRetry;
     });
   }
+}
+
+void ReplicaRole::CheckProgress(Heal& heal, Clock::time_point now) {
+  std::lock_guard lock(heal.mutex);
+  const uint64_t sum = heal.sync != nullptr ? heal.sync->counters().Sum() : 0;
+  if (sum != heal.last_sum) {
+    heal.last_sum = sum;
+    heal.last_progress = now;
+    return;
+  }
+  if (now - heal.last_progress < kStalledMax || heal.target == nullptr) return;
+  // A brick that answers pings but not the heal (a stuck disk): end this heal; the next one
+  // starts afresh a second later.
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kStalledMax).count();
+  spdlog::warn("heal.stalled volume={} brick={} seconds={}: restarting it", volume_.name(), heal.brick, seconds);
+  heal.progress.set_reason(fmt::format("it made no progress for {} s and was restarted", seconds));
+  heal.stop = true;
+  heal.target->Disconnect("the heal made no progress");
+  heal.last_progress = now;
 }
 
 void ReplicaRole::StopHeals(bool join) {
@@ -164,9 +194,18 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     }
     return fail("waiting", "its server does not serve it: " + target.status().ToString());
   }
+  // The watchdog (CheckProgress) may interrupt the connection while this heal holds it.
+  struct Published {
+    Heal& heal;
+    ~Published() {
+      std::lock_guard lock(heal.mutex);
+      heal.target = nullptr;
+    }
+  } published{*heal};
   const auto started = Clock::now();
   {
     std::lock_guard lock(heal->mutex);
+    heal->target = target->get();
     heal->tracking = true;
     heal->dirty.clear();
     heal->progress.Clear();

@@ -171,6 +171,9 @@ class ReplicaRole {
   // Heal (replica_heal.cc), on the primary's role thread: starts a heal for every brick out of
   // sync that has none running; each runs HealBrick on its own thread.
   void StartHeals();
+  // The watchdog, on the role thread for each heal running: one whose counters stopped growing
+  // is reported and interrupted (under mutex_).
+  void CheckProgress(Heal& heal, Clock::time_point now);
   void HealBrick(const std::shared_ptr<Heal>& heal);
   // With the volume's changes held: the last pass, then the brick joins the in-sync set.
   Status FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport& target);

@@ -228,7 +228,8 @@ Session::Answer Session::HandleHeal(const proto::Request& request, const net::Bu
       break;
     }
     case proto::Request::kHealHashes: {
-      auto hashes = brick.HealHashes(request.heal_hashes().node(), request.heal_hashes().block_size());
+      const auto& ask = request.heal_hashes();
+      auto hashes = brick.HealHashes(ask.node(), ask.block_size(), ask.first_block(), ask.blocks_max());
       if (hashes.ok()) *response.mutable_heal_hashes() = std::move(*hashes);
       done = hashes.status();
       break;

@@ -18,6 +18,8 @@ namespace {
 constexpr uint32_t kBlockBytes = 256u << 10;     // the unit a changed large file is sent in
 constexpr uint64_t kWholeFileMax = 256u << 10;   // files up to this size are sent whole
 constexpr uint32_t kWriteBytesMax = 1u << 20;    // one HealWrite
+// Blocks hashed per request: a large file is compared in parts of 256 MiB.
+constexpr uint32_t kHashBlocksMax = 1024;
 // Requests sent ahead of their answers (the brick applies them in the order sent).
 constexpr size_t kInFlightMax = 64;
 constexpr uint64_t kInFlightBytesMax = 16u << 20;
@@ -196,22 +198,32 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
   };
   // A small file that differs is sent whole, unless a full comparison finds it the same there.
   if (size <= kWholeFileMax && !(full_ && theirs != nullptr)) return size == 0 ? truncate() : send(0, size);
-  proto::Request ask;
-  ask.mutable_heal_hashes()->set_node(node);
-  ask.mutable_heal_hashes()->set_block_size(kBlockBytes);
-  SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(ask)));
-  const proto::HealHashesResponse& there = answer.heal_hashes();
-  SHOAL_ASSIGN_OR_RETURN(proto::HealHashesResponse here, local_.HealHashes(node, kBlockBytes));
+  // A large file is compared block by block, a part at a time; only the blocks that differ go.
   bool sent = false;
-  for (int block = 0; block < here.hashes_size(); ++block) {
-    if (block < there.hashes_size() && here.hashes(block) == there.hashes(block) &&
-        (uint64_t(block) + 1) * kBlockBytes <= there.size())
-      continue;
-    const uint64_t offset = uint64_t(block) * kBlockBytes;
-    SHOAL_RETURN_IF_ERROR(send(offset, std::min<uint64_t>(kBlockBytes, size - std::min(size, offset))));
-    sent = true;
+  uint64_t there_size = 0;
+  const uint64_t blocks = (size + kBlockBytes - 1) / kBlockBytes;
+  for (uint64_t first = 0; first == 0 || first < blocks; first += kHashBlocksMax) {
+    proto::Request ask;
+    ask.mutable_heal_hashes()->set_node(node);
+    ask.mutable_heal_hashes()->set_block_size(kBlockBytes);
+    ask.mutable_heal_hashes()->set_first_block(first);
+    ask.mutable_heal_hashes()->set_blocks_max(kHashBlocksMax);
+    SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(ask)));
+    const proto::HealHashesResponse& there = answer.heal_hashes();
+    there_size = there.size();
+    SHOAL_ASSIGN_OR_RETURN(proto::HealHashesResponse here, local_.HealHashes(node, kBlockBytes, first, kHashBlocksMax));
+    for (int i = 0; i < here.hashes_size(); ++i) {
+      const uint64_t block = first + static_cast<uint64_t>(i);
+      if (i < there.hashes_size() && here.hashes(i) == there.hashes(i) && (block + 1) * kBlockBytes <= there.size())
+        continue;
+      const uint64_t offset = block * kBlockBytes;
+      SHOAL_RETURN_IF_ERROR(send(offset, std::min<uint64_t>(kBlockBytes, size - std::min(size, offset))));
+      sent = true;
+    }
+    counters_.compared += static_cast<uint64_t>(here.hashes_size()) * kBlockBytes;
+    if (blocks == 0) break;
   }
-  if (!sent && there.size() != size) return truncate();
+  if (!sent && there_size != size) return truncate();
   return Status::Ok();
 }
 

@@ -44,6 +44,10 @@ class TreeSync {
     std::atomic<uint64_t> copied = 0;       // objects created, replaced or changed there
     std::atomic<uint64_t> removed = 0;      // names removed there
     std::atomic<uint64_t> bytes = 0;        // file data sent
+    std::atomic<uint64_t> compared = 0;     // bytes of large files compared by block hashes
+
+    // Grows while a pass makes progress.
+    uint64_t Sum() const { return directories + entries + copied + removed + bytes + compared; }
   };
 
   // `stop`: set by another thread to end a pass early (kInterrupted).

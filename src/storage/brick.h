@@ -115,8 +115,10 @@ class Brick {
   // Directory `dir` and its entries after name `after`, in name order, with everything a heal
   // compares; stops (end unset) once the answer holds `bytes_max` bytes.
   Result<proto::HealListResponse> HealList(NodeId dir, std::string_view after = {}, size_t bytes_max = SIZE_MAX);
-  // The xxh3-64 of every block of regular file `node`. Reads do not touch its atime.
-  Result<proto::HealHashesResponse> HealHashes(NodeId node, uint32_t block_size);
+  // The xxh3-64 of the blocks of regular file `node` from `first_block`, `blocks_max` of them at
+  // most (0: to the end). Reads do not touch its atime.
+  Result<proto::HealHashesResponse> HealHashes(NodeId node, uint32_t block_size, uint64_t first_block = 0,
+                                               uint32_t blocks_max = 0);
   // Makes entry.name in `parent` the object `entry` describes, under its node id: an object of
   // another id or type there goes first; a directory of that id elsewhere on the brick is moved
   // here, a file of that id elsewhere gets this name as a hard link. Then owner, mode and xattrs

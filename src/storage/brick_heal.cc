@@ -148,13 +148,16 @@ Result<proto::HealListResponse> Brick::HealList(NodeId dir, std::string_view aft
   return response;
 }
 
-Result<proto::HealHashesResponse> Brick::HealHashes(NodeId node, uint32_t block_size) {
+Result<proto::HealHashesResponse> Brick::HealHashes(NodeId node, uint32_t block_size, uint64_t first_block,
+                                                   uint32_t blocks_max) {
   block_size = std::clamp<uint32_t>(block_size, 4096, 16u << 20);
   SHOAL_ASSIGN_OR_RETURN(Opened file, OpenFile(node, O_RDONLY | O_NOATIME));
   if (!S_ISREG(file.attr.mode())) return Status(Code::kInvalidArgument, "not a regular file");
   proto::HealHashesResponse response;
   response.set_size(file.attr.size());
-  for (uint64_t offset = 0; offset < file.attr.size(); offset += block_size) {
+  const uint64_t end = blocks_max == 0 ? file.attr.size()
+                                       : std::min<uint64_t>(file.attr.size(), (first_block + blocks_max) * block_size);
+  for (uint64_t offset = first_block * block_size; offset < end; offset += block_size) {
     SHOAL_ASSIGN_OR_RETURN(std::string block, ReadAt(file.fd.get(), offset, block_size));
     response.add_hashes(XXH3_64bits(block.data(), block.size()));
   }

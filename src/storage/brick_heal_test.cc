@@ -142,6 +142,10 @@ TEST_F(BrickHealTest, WriteSetsContentAndSizeAndHashesFollowTheBlocks) {
   EXPECT_EQ(hashes->size(), 6000u);
   ASSERT_EQ(hashes->hashes_size(), 2);
   EXPECT_NE(hashes->hashes(0), hashes->hashes(1));
+  auto second = brick_->HealHashes(file.ino(), 4096, /*first_block=*/1, /*blocks_max=*/1);  // a part of the file
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->hashes_size(), 1);
+  EXPECT_EQ(second->hashes(0), hashes->hashes(1));
 }
 
 TEST_F(BrickHealTest, ScrubRebuildsTheIndexAndReportsWhatItCannotRepair) {
