@@ -25,6 +25,8 @@ constexpr auto kRetry = std::chrono::seconds(1);
 constexpr size_t kDirtyForLastPass = 512;
 // ...or this many passes ran; the last pass then holds the volume's changes for what is left.
 constexpr uint32_t kPassesMax = 6;
+// Connections that carry file data besides the one that carries the namespace.
+constexpr int kDataLanes = 3;
 // A heal whose counters do not grow for this long is restarted (CheckProgress).
 constexpr auto kStalledMax = std::chrono::seconds(60);
 // How long the last pass waits for the changes in flight to let the volume's order go.
@@ -74,7 +76,7 @@ struct ReplicaRole::Heal {
   std::unordered_set<uint64_t> dirty;
   proto::HealProgress progress;
   const TreeSync* sync = nullptr;  // the pass running, for its counters
-  net::ClientTransport* target = nullptr;  // its connection to the brick, while it runs
+  std::vector<net::ClientTransport*> targets;  // its connections to the brick, while it runs
 
   // The pass's counters into `progress`, and the pass is forgotten (under `mutex`).
   void KeepCounters() {
@@ -135,14 +137,14 @@ void ReplicaRole::CheckProgress(Heal& heal, Clock::time_point now) {
     heal.last_progress = now;
     return;
   }
-  if (now - heal.last_progress < kStalledMax || heal.target == nullptr) return;
+  if (now - heal.last_progress < kStalledMax || heal.targets.empty()) return;
   // A brick that answers pings but not the heal (a stuck disk): end this heal; the next one
   // starts afresh a second later.
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kStalledMax).count();
   spdlog::warn("heal.stalled volume={} brick={} seconds={}: restarting it", volume_.name(), heal.brick, seconds);
   heal.progress.set_reason(fmt::format("it made no progress for {} s and was restarted", seconds));
   heal.stop = true;
-  heal.target->Disconnect("the heal made no progress");
+  for (net::ClientTransport* target : heal.targets) target->Disconnect("the heal made no progress");
   heal.last_progress = now;
 }
 
@@ -194,18 +196,24 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     }
     return fail("waiting", "its server does not serve it: " + target.status().ToString());
   }
-  // The watchdog (CheckProgress) may interrupt the connection while this heal holds it.
+  // More connections for file data, which the brick serves in parallel; fewer if they fail.
+  std::vector<std::unique_ptr<net::ClientTransport>> data_lanes;
+  for (int i = 0; i < kDataLanes; ++i)
+    if (auto lane = ConnectBackup(heal->brick, epoch, proto::ROLE_HEAL); lane.ok()) data_lanes.push_back(std::move(*lane));
+  std::vector<net::ClientTransport*> lanes = {target->get()};
+  for (const auto& lane : data_lanes) lanes.push_back(lane.get());
+  // The watchdog (CheckProgress) may interrupt the connections while this heal holds them.
   struct Published {
     Heal& heal;
     ~Published() {
       std::lock_guard lock(heal.mutex);
-      heal.target = nullptr;
+      heal.targets.clear();
     }
   } published{*heal};
   const auto started = Clock::now();
   {
     std::lock_guard lock(heal->mutex);
-    heal->target = target->get();
+    heal->targets = lanes;
     heal->tracking = true;
     heal->dirty.clear();
     heal->progress.Clear();
@@ -215,7 +223,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     heal->progress.set_started_unix_ms(NowUnixMs());
   }
   spdlog::info("heal.started volume={} brick={} server={} full={}", volume_.name(), heal->brick, server, full);
-  TreeSync sync(served_.brick(), **target, heal->stop);
+  TreeSync sync(served_.brick(), lanes, heal->stop);
   const uint64_t total = CountEntries(served_.brick());
   {
     std::lock_guard lock(heal->mutex);

@@ -152,7 +152,8 @@ void ReplicaRole::FollowRecord(coord::EtcdClient& etcd) {
   std::vector<std::shared_ptr<Backup>> dropped;
   {
     std::lock_guard lock(mutex_);
-    if (state_ != State::kPrimary || fresh->primary_lease != lease_ || fresh->mod_revision == entry_.mod_revision)
+    // Only a newer record: one of this primary's own changes may have landed since it was read.
+    if (state_ != State::kPrimary || fresh->primary_lease != lease_ || fresh->mod_revision <= entry_.mod_revision)
       return;
     spdlog::warn("replica.record_changed volume={} epoch={} in_sync=[{}]", volume_.name(), fresh->set.epoch(),
                  fmt::join(fresh->set.in_sync(), ","));

@@ -106,6 +106,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     SHOAL_RETURN_IF_ERROR(Send(std::move(put)));
   }
   bool changed = fresh;
+  std::vector<Content> contents;  // files whose data goes once their entries are made there
   int i = 0, j = 0;
   while (i < mine.entries_size() || j < theirs.entries_size()) {
     if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
@@ -124,17 +125,16 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     if (t == nullptr || m->name() < t->name()) t = nullptr;
     ++counters_.entries;
     if (t == nullptr || !SameObject(*m, *t)) {
-      SHOAL_RETURN_IF_ERROR(Copy(dir, *m, nullptr));
+      SHOAL_RETURN_IF_ERROR(Copy(dir, *m, nullptr, contents));
       changed = true;
     } else {
       if (!SameMeta(*m, *t)) {
-        SHOAL_RETURN_IF_ERROR(Copy(dir, *m, t));
+        SHOAL_RETURN_IF_ERROR(Copy(dir, *m, t, contents));
       } else if (S_ISDIR(m->attr().mode())) {
         SHOAL_RETURN_IF_ERROR(Walk(m->attr().ino(), /*fresh=*/false));
       } else if (S_ISREG(m->attr().mode()) &&
                  (full_ || m->attr().size() != t->attr().size() || m->attr().mtime_ns() != t->attr().mtime_ns())) {
-        SHOAL_RETURN_IF_ERROR(SendContent(*m, t));
-        SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
+        contents.push_back({.mine = *m, .theirs = *t, .compared = true});
         ++counters_.copied;
       } else if (m->attr().mtime_ns() != t->attr().mtime_ns()) {
         SHOAL_RETURN_IF_ERROR(SetTimes(dir, *m));
@@ -143,6 +143,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     ++i;
     if (t != nullptr) ++j;
   }
+  SHOAL_RETURN_IF_ERROR(SendContents(dir, contents));
   // The directory's own times, now that its entries are as here.
   if (changed || mine.self().attr().mtime_ns() != theirs.self().attr().mtime_ns()) {
     proto::HealEntry self = mine.self();
@@ -152,7 +153,8 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
   return Status::Ok();
 }
 
-Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs) {
+Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs,
+                      std::vector<Content>& contents) {
   proto::Request put;
   put.mutable_heal_put()->set_parent(dir);
   *put.mutable_heal_put()->mutable_entry() = mine;
@@ -164,11 +166,28 @@ Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::H
   if (type == S_IFDIR) return Walk(mine.attr().ino(), /*fresh=*/false);
   const bool same_content = theirs != nullptr && mine.attr().size() == theirs->attr().size() &&
                             mine.attr().mtime_ns() == theirs->attr().mtime_ns() && !full_;
-  if (type == S_IFREG && !same_content) SHOAL_RETURN_IF_ERROR(SendContent(mine, theirs));
+  if (type == S_IFREG && !same_content) {
+    contents.push_back({.mine = mine, .theirs = theirs ? *theirs : proto::HealEntry(), .compared = theirs != nullptr});
+    return Status::Ok();
+  }
   return SetTimes(dir, mine);
 }
 
-Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs) {
+Status TreeSync::SendContents(uint64_t dir, const std::vector<Content>& contents) {
+  if (contents.empty()) return Status::Ok();
+  // The entries must exist there before data goes to them on another lane.
+  if (lanes_.size() > 1) SHOAL_RETURN_IF_ERROR(Drain(/*lane=*/0));
+  size_t next = 0;
+  for (const Content& content : contents) {
+    if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
+    const size_t lane = lanes_.size() > 1 ? 1 + next++ % (lanes_.size() - 1) : 0;
+    SHOAL_RETURN_IF_ERROR(SendContent(content.mine, content.compared ? &content.theirs : nullptr, lane));
+    SHOAL_RETURN_IF_ERROR(SetTimes(dir, content.mine, lane));  // after the data, on the same lane
+  }
+  return Status::Ok();
+}
+
+Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs, size_t lane) {
   const uint64_t node = mine.attr().ino();
   SHOAL_ASSIGN_OR_RETURN(storage::Brick::Opened file, local_.OpenFile(node, O_RDONLY | O_NOATIME));
   const uint64_t size = file.attr.size();
@@ -184,7 +203,7 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
       offset += data.size();
       counters_.bytes += data.size();
       const size_t sent = data.size();
-      SHOAL_RETURN_IF_ERROR(Send(std::move(write), std::move(data)));
+      SHOAL_RETURN_IF_ERROR(Send(std::move(write), std::move(data), lane));
       Throttle(sent);
     }
     return Status::Ok();
@@ -194,7 +213,7 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
     write.mutable_heal_write()->set_node(node);
     write.mutable_heal_write()->set_offset(size);
     write.mutable_heal_write()->set_size(size);
-    return Send(std::move(write));
+    return Send(std::move(write), {}, lane);
   };
   // A small file that differs is sent whole, unless a full comparison finds it the same there.
   if (size <= kWholeFileMax && !(full_ && theirs != nullptr)) return size == 0 ? truncate() : send(0, size);
@@ -208,7 +227,7 @@ Status TreeSync::SendContent(const proto::HealEntry& mine, const proto::HealEntr
     ask.mutable_heal_hashes()->set_block_size(kBlockBytes);
     ask.mutable_heal_hashes()->set_first_block(first);
     ask.mutable_heal_hashes()->set_blocks_max(kHashBlocksMax);
-    SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(ask)));
+    SHOAL_ASSIGN_OR_RETURN(proto::Response answer, Call(std::move(ask), {}, lane));
     const proto::HealHashesResponse& there = answer.heal_hashes();
     there_size = there.size();
     SHOAL_ASSIGN_OR_RETURN(proto::HealHashesResponse here, local_.HealHashes(node, kBlockBytes, first, kHashBlocksMax));
@@ -236,7 +255,7 @@ void TreeSync::Throttle(uint64_t bytes) {
                                                                               std::chrono::milliseconds(50)));
 }
 
-Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine) {
+Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine, size_t lane) {
   proto::Request times;
   auto* t = times.mutable_heal_times();
   t->set_node(mine.attr().ino());
@@ -246,7 +265,7 @@ Status TreeSync::SetTimes(uint64_t dir, const proto::HealEntry& mine) {
   }
   t->set_atime_ns(mine.attr().atime_ns());
   t->set_mtime_ns(mine.attr().mtime_ns());
-  return Send(std::move(times));
+  return Send(std::move(times), {}, lane);
 }
 
 Result<proto::HealListResponse> TreeSync::ListThere(uint64_t dir) {
@@ -266,40 +285,42 @@ Result<proto::HealListResponse> TreeSync::ListThere(uint64_t dir) {
   return all;
 }
 
-Status TreeSync::Send(proto::Request request, std::string data) {
+Status TreeSync::Send(proto::Request request, std::string data, size_t lane) {
   const uint64_t bytes = data.size();
   {
     std::unique_lock lock(mutex_);
     answered_.wait(lock, [&] { return in_flight_ < kInFlightMax && in_flight_bytes_ + bytes <= kInFlightBytesMax; });
     if (!failed_.ok()) return failed_;
     ++in_flight_;
+    ++lane_in_flight_[lane];
     in_flight_bytes_ += bytes;
   }
   net::Bulk trailer = data.empty() ? nullptr : std::make_shared<const std::string>(std::move(data));
-  remote_.Call(std::move(request), std::move(trailer), /*retry_safe=*/false, [this, bytes](Result<net::Reply> reply) {
+  lanes_[lane]->Call(std::move(request), std::move(trailer), /*retry_safe=*/false, [this, bytes, lane](Result<net::Reply> reply) {
     Status status = reply.ok() ? proto::StatusOf(reply->response) : reply.status();
     std::lock_guard lock(mutex_);
     if (!status.ok() && failed_.ok()) failed_ = std::move(status);
     --in_flight_;
+    --lane_in_flight_[lane];
     in_flight_bytes_ -= bytes;
     answered_.notify_all();
   });
   return Status::Ok();
 }
 
-Status TreeSync::Drain() {
+Status TreeSync::Drain(std::optional<size_t> lane) {
   std::unique_lock lock(mutex_);
-  answered_.wait(lock, [&] { return in_flight_ == 0; });
+  answered_.wait(lock, [&] { return (lane ? lane_in_flight_[*lane] : in_flight_) == 0; });
   return failed_;
 }
 
-Result<proto::Response> TreeSync::Call(proto::Request request, std::string data) {
+Result<proto::Response> TreeSync::Call(proto::Request request, std::string data, size_t lane) {
   {
     std::lock_guard lock(mutex_);
     if (!failed_.ok()) return failed_;
   }
   net::Bulk trailer = data.empty() ? nullptr : std::make_shared<const std::string>(std::move(data));
-  SHOAL_ASSIGN_OR_RETURN(net::Reply reply, remote_.CallSync(std::move(request), trailer, /*retry_safe=*/false));
+  SHOAL_ASSIGN_OR_RETURN(net::Reply reply, lanes_[lane]->CallSync(std::move(request), trailer, /*retry_safe=*/false));
   SHOAL_RETURN_IF_ERROR(proto::StatusOf(reply.response));
   return std::move(reply.response);
 }

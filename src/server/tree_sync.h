@@ -9,7 +9,8 @@
 // name is replaced. Regular files whose size or mtime differ (or all, in a `full` pass) are
 // compared block by block (xxh3 of 256 KiB blocks) and only the blocks that differ are sent;
 // small files are sent whole. Times are set last, a directory's after its entries. Changes are
-// pipelined: up to 64 requests (16 MiB) are in flight, and the brick applies them in order.
+// pipelined: up to 64 requests (16 MiB) are in flight, and the brick applies each connection's
+// in order. File data goes over several connections (lanes), which the brick serves in parallel.
 //
 // The caller decides when a pass runs and under which lock (ReplicaRole: passes while clients
 // write, then a last one over what changed meanwhile with the volume's changes held).
@@ -20,9 +21,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "common/status.h"
 #include "net/client_transport.h"
@@ -50,9 +53,11 @@ class TreeSync {
     uint64_t Sum() const { return directories + entries + copied + removed + bytes + compared; }
   };
 
+  // `lanes`: connections to the brick (at least one). The first carries the namespace; file
+  // data is spread over the others, which the brick serves in parallel.
   // `stop`: set by another thread to end a pass early (kInterrupted).
-  TreeSync(storage::Brick& local, net::ClientTransport& remote, const std::atomic<bool>& stop)
-      : local_(local), remote_(remote), stop_(stop) {}
+  TreeSync(storage::Brick& local, std::vector<net::ClientTransport*> lanes, const std::atomic<bool>& stop)
+      : local_(local), lanes_(std::move(lanes)), stop_(stop), lane_in_flight_(lanes_.size(), 0) {}
   ~TreeSync();  // waits for the answers to what was sent
   TreeSync(const TreeSync&) = delete;
   TreeSync& operator=(const TreeSync&) = delete;
@@ -72,25 +77,36 @@ class TreeSync {
   // new there, so empty. Sets `changed` when its entries changed there (its times go last).
   Status Walk(uint64_t dir, bool fresh);
   Status Compare(uint64_t dir, const proto::HealListResponse& mine, bool fresh);
-  // Makes `entry` in `dir` there as it is here (replacing whatever holds the name), with content.
-  Status Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs);
-  Status SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs);
-  Status SetTimes(uint64_t dir, const proto::HealEntry& mine);
+  // A file of a directory whose data is to be sent, and what the brick had (if `compared`).
+  struct Content {
+    proto::HealEntry mine;
+    proto::HealEntry theirs;
+    bool compared = false;
+  };
+  // Makes `entry` in `dir` there as it is here (replacing whatever holds the name); a regular
+  // file's data is added to `contents`.
+  Status Copy(uint64_t dir, const proto::HealEntry& mine, const proto::HealEntry* theirs,
+              std::vector<Content>& contents);
+  // Sends the data and then the times of `contents` (files of `dir`), spread over the lanes.
+  Status SendContents(uint64_t dir, const std::vector<Content>& contents);
+  Status SendContent(const proto::HealEntry& mine, const proto::HealEntry* theirs, size_t lane);
+  Status SetTimes(uint64_t dir, const proto::HealEntry& mine, size_t lane = 0);
   Result<proto::HealListResponse> ListThere(uint64_t dir);
   // Sends `request` (with `data`) and returns the answer, or the failure as a Status (or the
   // failure of a request sent before).
-  Result<proto::Response> Call(proto::Request request, std::string data = {});
+  Result<proto::Response> Call(proto::Request request, std::string data = {}, size_t lane = 0);
   // Sends a change without waiting for its answer: the brick applies a connection's requests in
   // the order sent, so whatever is sent (or called) later sees its effect. A bounded number are
   // in flight; the first failure stops the pass (Drain, or the next Send or Call, returns it).
-  Status Send(proto::Request request, std::string data = {});
-  Status Drain();
+  Status Send(proto::Request request, std::string data = {}, size_t lane = 0);
+  // Waits for the answers to everything sent (on `lane` only, if given).
+  Status Drain(std::optional<size_t> lane = std::nullopt);
   // Waits as long as the bandwidth limit asks after `bytes` more were sent.
   void Throttle(uint64_t bytes);
   bool Dirty(uint64_t node) const { return dirty_ == nullptr || dirty_->contains(node); }
 
   storage::Brick& local_;
-  net::ClientTransport& remote_;
+  const std::vector<net::ClientTransport*> lanes_;
   const std::atomic<bool>& stop_;
   const std::unordered_set<uint64_t>* dirty_ = nullptr;
   bool full_ = false;
@@ -98,6 +114,7 @@ class TreeSync {
   std::mutex mutex_;
   std::condition_variable answered_;
   size_t in_flight_ = 0;          // guarded by mutex_
+  std::vector<size_t> lane_in_flight_;  // guarded by mutex_: in_flight_ by lane
   uint64_t in_flight_bytes_ = 0;  // guarded by mutex_
   Status failed_;                 // guarded by mutex_: the first request that failed
   uint64_t rate_ = 0;
