@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/replica_role.h"
+#include "common/volume_options.h"
 #include "proto/messages.h"
 #include "server/tree_sync.h"
 #include "server/volume_registry.h"
@@ -78,8 +79,8 @@ struct ReplicaRole::Heal {
   const TreeSync* sync = nullptr;  // the pass running, for its counters
   std::vector<net::ClientTransport*> targets;  // its connections to the brick, while it runs
 
-  // The pass's counters into `progress`, and the pass is forgotten (under `mutex`).
-  void KeepCounters() {
+  // The running pass's counters into `progress` (under `mutex`).
+  void CopyCounters() {
     if (sync == nullptr) return;
     const TreeSync::Counters& c = sync->counters();
     progress.set_directories(c.directories);
@@ -87,7 +88,13 @@ struct ReplicaRole::Heal {
     progress.set_copied(c.copied);
     progress.set_removed(c.removed);
     progress.set_bytes(c.bytes);
+  }
+  // The heal ended: its counters are kept, its pass forgotten (under `mutex`).
+  void End() {
+    CopyCounters();
     sync = nullptr;
+    tracking = false;
+    dirty.clear();
   }
   std::unordered_set<uint64_t> TakeDirty() {
     std::lock_guard lock(mutex);
@@ -178,9 +185,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
       std::lock_guard lock(heal->mutex);
       heal->progress.set_state(state);
       heal->progress.set_reason(reason);
-      heal->tracking = false;
-      heal->dirty.clear();
-      heal->KeepCounters();
+      heal->End();
     }
     std::lock_guard lock(mutex_);
     if (std::exchange(heal->last_failure, reason) != reason)
@@ -232,8 +237,8 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   }
   auto bandwidth = [this] {
     const proto::Volume volume = Current();
-    auto it = volume.options().find("heal-bandwidth");
-    return it == volume.options().end() ? uint64_t{0} : std::stoull(it->second) << 20;
+    const std::map<std::string, std::string> options(volume.options().begin(), volume.options().end());
+    return std::stoull(VolumeOptionValue(options, "heal-bandwidth")) << 20;  // validated when set
   };
   sync.set_bytes_per_second(bandwidth());
   Status status = sync.Pass(nullptr, full);
@@ -257,9 +262,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   uint32_t passes;
   {
     std::lock_guard lock(heal->mutex);
-    heal->tracking = false;
-    heal->dirty.clear();
-    heal->KeepCounters();
+    heal->End();
     heal->progress.set_state("done");
     passes = heal->progress.pass();
   }
@@ -343,9 +346,7 @@ std::vector<proto::HealProgress> ReplicaRole::heals() const {
   std::vector<proto::HealProgress> progress;
   for (const auto& heal : heals) {
     std::lock_guard lock(heal->mutex);
-    const TreeSync* running = heal->sync;
-    heal->KeepCounters();  // a copy of them, while the pass goes on
-    heal->sync = running;
+    heal->CopyCounters();
     heal->progress.set_dirty(heal->dirty.size());
     progress.push_back(heal->progress);
   }

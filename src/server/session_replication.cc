@@ -249,8 +249,7 @@ Session::Answer Session::HandleHeal(const proto::Request& request, const net::Bu
       break;
     case proto::Request::kHealTimes: {
       const auto& t = request.heal_times();
-      done = t.name().empty() ? brick.SetTimes(t.node(), t.atime_ns(), t.mtime_ns())
-                              : brick.SetTimes(t.node(), t.atime_ns(), t.mtime_ns(), t.parent(), t.name());
+      done = brick.SetTimes(t.node(), t.atime_ns(), t.mtime_ns(), t.parent(), t.name());  // by name: a symlink
       response.mutable_heal_times();
       break;
     }

@@ -73,9 +73,9 @@ class TreeSync {
   }
 
  private:
-  // Syncs directory `dir` (whose listing here is `mine`) and everything below it. `fresh`: it is
-  // new there, so empty. Sets `changed` when its entries changed there (its times go last).
+  // Syncs directory `dir` and everything below it; `fresh`: it is new there, so empty.
   Status Walk(uint64_t dir, bool fresh);
+  // Makes directory `dir` there as `mine` lists it here, its own times last.
   Status Compare(uint64_t dir, const proto::HealListResponse& mine, bool fresh);
   // A file of a directory whose data is to be sent, and what the brick had (if `compared`).
   struct Content {

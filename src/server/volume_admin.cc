@@ -340,8 +340,7 @@ Result<proto::VolumeStatusResponse> VolumeAdmin::VolumeStatus(const proto::Volum
 }
 
 Result<proto::VolumeHealResponse> VolumeAdmin::Heal(const proto::VolumeHealRequest& request) {
-  proto::Staleness staleness;
-  SHOAL_ASSIGN_OR_RETURN(VolumeEntry entry, Read(request.name(), &staleness));
+  SHOAL_ASSIGN_OR_RETURN(VolumeEntry entry, Read(request.name(), nullptr));
   if (entry.volume.bricks_size() < 2)
     return Status(Code::kInvalidArgument, fmt::format("volume {} has one brick: there is nothing to heal it from",
                                                       request.name()));

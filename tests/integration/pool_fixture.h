@@ -3,6 +3,8 @@
 // commands a test runs against them.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <set>
 #include <string>
@@ -32,6 +34,12 @@ class ThreePoolServers : public ::testing::Test {
   }
 
   std::string DataDir(int i) const { return dir_.path() + "/s" + std::to_string(i); }
+  // A brick directory for server `i` (created if missing).
+  std::string Brick(int i) {
+    std::string path = dir_.path() + "/brick" + std::to_string(i);
+    ::mkdir(path.c_str(), 0755);
+    return path;
+  }
 
   // The name of server i (1, 2, 3) in the pool.
   std::string Name(int i) const { return servers_.at(i - 1)->address(); }

@@ -31,11 +31,6 @@ class ReplicationTest : public ThreePoolServers {
     Probe(1, 2);
     Probe(1, 3);
   }
-  std::string Brick(int i) {
-    std::string path = dir_.path() + "/brick" + std::to_string(i);
-    ::mkdir(path.c_str(), 0755);
-    return path;
-  }
   // Creates and starts `www` with one brick on each of `servers`.
   void CreateAndStart(std::vector<int> servers, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"volume", "create", "www", "replica", std::to_string(servers.size())};

@@ -245,11 +245,6 @@ class WitnessTest : public ThreePoolServers {
     Probe(1, 2);
     Probe(1, 3);
   }
-  std::string Brick(int i) {
-    std::string path = dir_.path() + "/brick" + std::to_string(i);
-    ::mkdir(path.c_str(), 0755);
-    return path;
-  }
 };
 
 TEST_F(WitnessTest, ReplicaTwoFailsOverEitherWay) {
