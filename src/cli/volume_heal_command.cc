@@ -44,6 +44,7 @@ void PrintInfo(const proto::VolumeStatusResponse& status) {
     const bool healing = heal.state() == "healing";
     std::string left = "-";
     if (!json["entries_left"].is_null()) left = std::to_string(json["entries_left"].get<uint64_t>());
+    if (!json["bytes_left"].is_null()) left += ", " + Bytes(json["bytes_left"].get<uint64_t>());
     rows.push_back({name, brick.state() == "in-sync" || brick.state() == "primary" ? brick.state() + " (healed)"
                                                                                    : brick.state() + ", heal " + heal.state(),
                     healing ? std::to_string(heal.pass()) : "-", left,
@@ -53,8 +54,11 @@ void PrintInfo(const proto::VolumeStatusResponse& status) {
                         : "-",
                     json["eta_s"].is_null() ? "-" : Duration(json["eta_s"].get<double>())});
     if (!heal.reason().empty()) reasons.push_back(fmt::format("{}: {}", name, heal.reason()));
+    if (heal.restarts() > 0)
+      reasons.push_back(fmt::format("{}: restarted {} time(s) after making no progress for heal-stall-timeout", name,
+                                    heal.restarts()));
   }
-  PrintTable({"BRICK", "STATE", "PASS", "ENTRIES LEFT", "DONE", "SENT", "RATE", "ETA"}, rows);
+  PrintTable({"BRICK", "STATE", "PASS", "LEFT", "DONE", "SENT", "RATE", "ETA"}, rows);
   for (const std::string& reason : reasons) fmt::print("\n{}\n", reason);
 }
 
@@ -75,7 +79,8 @@ void AddVolumeHealCommand(CLI::App& volume, const Globals& globals, Outcome& out
       ->check(CLI::IsMember({"info", "full"}));
   heal->add_flag("--json", args->json,
                  "with info: print JSON {name, epoch, bricks: [{server, path, state, heal: {state, reason, pass, "
-                 "entries, entries_total, entries_left, copied, removed, bytes, dirty, seconds, entries_per_s, eta_s} "
+                 "entries, entries_total, entries_left, file_bytes, bytes_total, bytes_left, copied, removed, bytes, dirty, "
+                 "restarts, seconds, entries_per_s, file_bytes_per_s, eta_s} "
                  "or null}]}");
   heal->callback([args, &globals, &outcome] {
     if (args->what == "info") {

@@ -63,19 +63,27 @@ nlohmann::json HealJson(const proto::HealProgress& heal) {
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const double seconds = heal.started_unix_ms() > 0 ? std::max<int64_t>(now_ms - heal.started_unix_ms(), 1) / 1000.0 : 0;
-  nlohmann::json out = {{"state", heal.state()},       {"reason", heal.reason()},   {"pass", heal.pass()},
-                        {"entries", heal.entries()},   {"entries_total", heal.entries_total()},
-                        {"copied", heal.copied()},     {"removed", heal.removed()}, {"bytes", heal.bytes()},
-                        {"dirty", heal.dirty()},       {"entries_left", nullptr},   {"eta_s", nullptr},
+  nlohmann::json out = {{"state", heal.state()},         {"reason", heal.reason()},     {"pass", heal.pass()},
+                        {"entries", heal.entries()},     {"entries_total", heal.entries_total()},
+                        {"file_bytes", heal.file_bytes()}, {"bytes_total", heal.bytes_total()},
+                        {"copied", heal.copied()},       {"removed", heal.removed()},   {"bytes", heal.bytes()},
+                        {"dirty", heal.dirty()},         {"restarts", heal.restarts()}, {"entries_left", nullptr},
+                        {"bytes_left", nullptr},         {"eta_s", nullptr},
                         {"started_unix_ms", heal.started_unix_ms()}};
   if (heal.state() != "healing") return out;
   out["seconds"] = seconds;
   const double rate = seconds > 0 ? heal.entries() / seconds : 0;
+  const double byte_rate = seconds > 0 ? heal.file_bytes() / seconds : 0;
   out["entries_per_s"] = rate;
+  out["file_bytes_per_s"] = byte_rate;
   if (heal.pass() == 1 && heal.entries_total() >= heal.entries()) {
+    // The first pass looks at the whole tree: what is left of it, by count and by size; the
+    // slower of the two says when it ends.
     const uint64_t left = heal.entries_total() - heal.entries();
+    const uint64_t bytes_left = heal.bytes_total() > heal.file_bytes() ? heal.bytes_total() - heal.file_bytes() : 0;
     out["entries_left"] = left;
-    if (rate > 0) out["eta_s"] = left / rate;
+    out["bytes_left"] = bytes_left;
+    if (rate > 0) out["eta_s"] = std::max(left / rate, byte_rate > 0 ? bytes_left / byte_rate : 0.0);
   } else if (heal.pass() > 1) {
     out["entries_left"] = heal.dirty();  // what clients changed meanwhile, compared again
     if (rate > 0) out["eta_s"] = heal.dirty() / rate;

@@ -75,6 +75,9 @@ const std::vector<VolumeOption>& VolumeOptions() {
        "replicated volumes: the file data a heal sends per second, in MiB (0: as fast as it goes), so that a "
        "brick catching up leaves the network and disks to the clients; the last pass, which holds the "
        "volume's changes, is never slowed"},
+      {"heal-stall-timeout", "60",
+       "replicated volumes: a heal whose progress stops for this many seconds (a brick that answers but "
+       "does not apply, such as a stuck disk) is reported and restarted"},
   };
   return options;
 }
@@ -99,14 +102,18 @@ Result<std::string> ValidateVolumeOption(std::string_view key, std::string_view 
     if (value == "auto" || value == "1" || value == "2" || value == "3") return std::string(value);
     return Status(Code::kInvalidArgument, fmt::format("min-in-sync is auto, 1, 2 or 3, not '{}'", value));
   }
-  if (key == "heal-bandwidth") {
-    unsigned long mib = 0;
-    const bool number = !value.empty() && value.size() <= 6 &&
+  if (key == "heal-bandwidth" || key == "heal-stall-timeout") {
+    const bool bandwidth = key == "heal-bandwidth";
+    unsigned long number = 0;
+    const bool digits = !value.empty() && value.size() <= 6 &&
                         value.find_first_not_of("0123456789") == std::string_view::npos;
-    if (number) mib = std::stoul(std::string(value));
-    if (!number) return Status(Code::kInvalidArgument, fmt::format("heal-bandwidth is a number of MiB/s (0: no limit), "
-                                                                   "not '{}'", value));
-    return std::to_string(mib);
+    if (digits) number = std::stoul(std::string(value));
+    if (!digits || (!bandwidth && number == 0))
+      return Status(Code::kInvalidArgument,
+                    fmt::format("{} is {}, not '{}'", key,
+                                bandwidth ? "a number of MiB/s (0: no limit)" : "a number of seconds (at least 1)",
+                                value));
+    return std::to_string(number);
   }
   // auth.allow, auth.reject
   auto patterns = AddressPatterns::Parse(value);

@@ -58,6 +58,11 @@ TEST(VolumeOptionsTest, BadValuesAreRefused) {
   EXPECT_FALSE(ValidateVolumeOption("auth.allow", "10.0.0.0/33").ok());
   EXPECT_FALSE(ValidateVolumeOption("auth.reject", "example.com").ok());
   EXPECT_TRUE(ValidateVolumeOption("auth.reject", "").ok());
+  EXPECT_FALSE(ValidateVolumeOption("heal-bandwidth", "fast").ok());
+  EXPECT_EQ(*ValidateVolumeOption("heal-bandwidth", "0"), "0");
+  EXPECT_FALSE(ValidateVolumeOption("heal-stall-timeout", "0").ok());  // would restart every heal at once
+  EXPECT_FALSE(ValidateVolumeOption("heal-stall-timeout", "-5").ok());
+  EXPECT_EQ(*ValidateVolumeOption("heal-stall-timeout", "007"), "7");
 }
 
 }  // namespace

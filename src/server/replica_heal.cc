@@ -28,8 +28,6 @@ constexpr size_t kDirtyForLastPass = 512;
 constexpr uint32_t kPassesMax = 6;
 // Connections that carry file data besides the one that carries the namespace.
 constexpr int kDataLanes = 3;
-// A heal whose counters do not grow for this long is restarted (CheckProgress).
-constexpr auto kStalledMax = std::chrono::seconds(60);
 // How long the last pass waits for the changes in flight to let the volume's order go.
 constexpr auto kHoldWait = std::chrono::seconds(10);
 
@@ -76,6 +74,7 @@ struct ReplicaRole::Heal {
   bool tracking = false;  // a heal is running: changes record the nodes they touch
   std::unordered_set<uint64_t> dirty;
   proto::HealProgress progress;
+  uint32_t restarts = 0;  // by the watchdog (CheckProgress)
   const TreeSync* sync = nullptr;  // the pass running, for its counters
   std::vector<net::ClientTransport*> targets;  // its connections to the brick, while it runs
 
@@ -88,6 +87,7 @@ struct ReplicaRole::Heal {
     progress.set_copied(c.copied);
     progress.set_removed(c.removed);
     progress.set_bytes(c.bytes);
+    progress.set_file_bytes(c.file_bytes);
   }
   // The heal ended: its counters are kept, its pass forgotten (under `mutex`).
   void End() {
@@ -136,7 +136,10 @@ void ReplicaRole::StartHeals() {
   }
 }
 
+// Under mutex_.
 void ReplicaRole::CheckProgress(Heal& heal, Clock::time_point now) {
+  const std::map<std::string, std::string> options(current_.options().begin(), current_.options().end());
+  const auto stalled_max = std::chrono::seconds(std::stoull(VolumeOptionValue(options, "heal-stall-timeout")));
   std::lock_guard lock(heal.mutex);
   const uint64_t sum = heal.sync != nullptr ? heal.sync->counters().Sum() : 0;
   if (sum != heal.last_sum) {
@@ -144,12 +147,13 @@ void ReplicaRole::CheckProgress(Heal& heal, Clock::time_point now) {
     heal.last_progress = now;
     return;
   }
-  if (now - heal.last_progress < kStalledMax || heal.targets.empty()) return;
+  if (now - heal.last_progress < stalled_max || heal.targets.empty()) return;
   // A brick that answers pings but not the heal (a stuck disk): end this heal; the next one
   // starts afresh a second later.
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kStalledMax).count();
-  spdlog::warn("heal.stalled volume={} brick={} seconds={}: restarting it", volume_.name(), heal.brick, seconds);
-  heal.progress.set_reason(fmt::format("it made no progress for {} s and was restarted", seconds));
+  ++heal.restarts;
+  spdlog::warn("heal.stalled volume={} brick={} seconds={} restarts={}: restarting it", volume_.name(), heal.brick,
+               stalled_max.count(), heal.restarts);
+  heal.progress.set_reason(fmt::format("it made no progress for {} s and was restarted", stalled_max.count()));
   heal.stop = true;
   for (net::ClientTransport* target : heal.targets) target->Disconnect("the heal made no progress");
   heal.last_progress = now;
@@ -229,11 +233,12 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   }
   spdlog::info("heal.started volume={} brick={} server={} full={}", volume_.name(), heal->brick, server, full);
   TreeSync sync(served_.brick(), lanes, heal->stop);
-  const uint64_t total = CountEntries(served_.brick());
+  const TreeSize total = CountEntries(served_.brick());
   {
     std::lock_guard lock(heal->mutex);
     heal->sync = &sync;
-    heal->progress.set_entries_total(total);
+    heal->progress.set_entries_total(total.entries);
+    heal->progress.set_bytes_total(total.file_bytes);
   }
   auto bandwidth = [this] {
     const proto::Volume volume = Current();
@@ -348,6 +353,7 @@ std::vector<proto::HealProgress> ReplicaRole::heals() const {
     std::lock_guard lock(heal->mutex);
     heal->CopyCounters();
     heal->progress.set_dirty(heal->dirty.size());
+    heal->progress.set_restarts(heal->restarts);
     progress.push_back(heal->progress);
   }
   return progress;

@@ -41,35 +41,37 @@ bool SameObject(const proto::HealEntry& a, const proto::HealEntry& b) {
   return a.attr().ino() == b.attr().ino() && (a.attr().mode() & S_IFMT) == (b.attr().mode() & S_IFMT);
 }
 
-uint64_t CountBelow(int dir_fd, bool root) {
+void CountBelow(int dir_fd, bool root, TreeSize& size) {
   int copy = ::dup(dir_fd);
-  if (copy < 0) return 0;
+  if (copy < 0) return;
   DIR* dir = ::fdopendir(copy);
   if (dir == nullptr) {
     ::close(copy);
-    return 0;
+    return;
   }
-  uint64_t count = 0;
   std::vector<std::string> subdirectories;
   while (struct dirent* found = ::readdir(dir)) {
     std::string_view name(found->d_name);
     if (name == "." || name == ".." || (root && name == storage::kStateDirName)) continue;
-    ++count;
+    ++size.entries;
     if (found->d_type == DT_DIR) subdirectories.emplace_back(name);
+    struct stat st;
+    if (found->d_type == DT_REG && ::fstatat(dir_fd, found->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+      size.file_bytes += static_cast<uint64_t>(st.st_size);
   }
   ::closedir(dir);
   for (const std::string& name : subdirectories) {
     UniqueFd below(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (below.valid()) count += CountBelow(below.get(), false);
+    if (below.valid()) CountBelow(below.get(), false, size);
   }
-  return count;
 }
 
 }  // namespace
 
-uint64_t CountEntries(storage::Brick& brick) {
-  auto root = brick.OpenDirectory(storage::kRootNode);
-  return root.ok() ? CountBelow(root->get(), true) : 0;
+TreeSize CountEntries(storage::Brick& brick) {
+  TreeSize size;
+  if (auto root = brick.OpenDirectory(storage::kRootNode); root.ok()) CountBelow(root->get(), true, size);
+  return size;
 }
 
 TreeSync::~TreeSync() { (void)Drain(); }
@@ -124,6 +126,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     }
     if (t == nullptr || m->name() < t->name()) t = nullptr;
     ++counters_.entries;
+    if (S_ISREG(m->attr().mode())) counters_.file_bytes += m->attr().size();
     if (t == nullptr || !SameObject(*m, *t)) {
       SHOAL_RETURN_IF_ERROR(Copy(dir, *m, nullptr, contents));
       changed = true;

@@ -34,9 +34,13 @@
 
 namespace shoal::server {
 
-// How many objects the brick holds below its root (a quick local walk: the total a heal's first
-// pass works through, for its progress).
-uint64_t CountEntries(storage::Brick& brick);
+// What the brick holds below its root (a quick local walk: the totals a heal's first pass works
+// through, for its progress).
+struct TreeSize {
+  uint64_t entries = 0;
+  uint64_t file_bytes = 0;  // sizes of its regular files
+};
+TreeSize CountEntries(storage::Brick& brick);
 
 class TreeSync {
  public:
@@ -48,9 +52,10 @@ class TreeSync {
     std::atomic<uint64_t> removed = 0;      // names removed there
     std::atomic<uint64_t> bytes = 0;        // file data sent
     std::atomic<uint64_t> compared = 0;     // bytes of large files compared by block hashes
+    std::atomic<uint64_t> file_bytes = 0;   // sizes of the regular files among `entries`
 
     // Grows while a pass makes progress.
-    uint64_t Sum() const { return directories + entries + copied + removed + bytes + compared; }
+    uint64_t Sum() const { return directories + entries + copied + removed + bytes + compared + file_bytes; }
   };
 
   // `lanes`: connections to the brick (at least one). The first carries the namespace; file

@@ -224,6 +224,8 @@ TEST_F(HealTest, KilledDuringHealIsHealedWhenItReturns) {
   ASSERT_TRUE(heal.is_object());
   EXPECT_EQ(heal["state"], "healing");
   EXPECT_EQ(heal["entries_total"], 100);
+  EXPECT_EQ(heal["bytes_total"], 100 * (64 << 10));
+  EXPECT_TRUE(heal["bytes_left"].is_number()) << heal.dump();
 
   servers_[away_ - 1]->Kill(SIGKILL);
   ASSERT_EQ(Shoal(1, {"volume", "reset", "www", "heal-bandwidth"}).exit_code, 0);
@@ -231,6 +233,68 @@ TEST_F(HealTest, KilledDuringHealIsHealedWhenItReturns) {
   Return();
   ASSERT_TRUE(WaitForInSync(away_)) << Status().dump();
   ExpectConverged();
+}
+
+// An ext4 filesystem in a file, mounted through a loop device: a disk the test can freeze
+// (fsfreeze), so that writes to it block as on a stuck disk while the server goes on answering.
+class FreezableDisk {
+ public:
+  explicit FreezableDisk(const std::string& dir) : image_(dir + "/disk.img"), path_(dir + "/disk") {
+    ::mkdir(path_.c_str(), 0755);
+    ok_ = RunCommand({"/usr/bin/truncate", "-s", "256M", image_}).exit_code == 0 &&
+          RunCommand({"/sbin/mkfs.ext4", "-q", "-F", image_}).exit_code == 0 &&
+          RunCommand({"/bin/mount", "-o", "loop", image_, path_}).exit_code == 0;
+    mounted_ = ok_;
+  }
+  // Thawed first: a process blocked on a frozen filesystem cannot even be killed.
+  ~FreezableDisk() {
+    if (!mounted_) return;
+    Thaw();
+    RunCommand({"/bin/umount", "-l", path_});
+  }
+  bool ok() const { return ok_; }
+  const std::string& path() const { return path_; }
+  bool Freeze() { return RunCommand({"/sbin/fsfreeze", "-f", path_}).exit_code == 0; }
+  void Thaw() { RunCommand({"/sbin/fsfreeze", "-u", path_}); }
+
+ private:
+  const std::string image_, path_;
+  bool ok_ = false, mounted_ = false;
+};
+
+// A heal onto a brick whose disk stops (frozen: the server answers, its writes never end) makes no
+// progress: the primary reports it (`heal info`, the log) and restarts it until the disk comes
+// back, and then the heal completes.
+TEST_F(HealTest, HealThatStopsMakingProgressIsReportedAndRestarted) {
+  FreezableDisk disk(dir_.path());
+  ASSERT_TRUE(disk.ok());
+  const std::string fresh = disk.path() + "/brick";
+  ASSERT_EQ(::mkdir(fresh.c_str(), 0755), 0);
+  for (int i = 0; i < 100; ++i) std::ofstream(m_ + "/f" + std::to_string(i)) << std::string(64 << 10, 's');
+  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "heal-stall-timeout", "2"}).exit_code, 0);
+  ASSERT_EQ(Shoal(1, {"volume", "set", "www", "heal-bandwidth", "1"}).exit_code, 0);
+  CommandResult replaced = Shoal(1, {"volume", "replace-brick", "www", Name(away_) + ":" + Brick(away_),
+                                     Name(away_) + ":" + fresh, "commit", "force"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  ASSERT_TRUE(WaitForHealing(away_)) << Status().dump();
+  ASSERT_TRUE(disk.Freeze());
+  nlohmann::json heal;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    heal = HealOf(away_);
+    if (heal.is_object() && heal["restarts"].get<int>() >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(heal.is_object()) << Status().dump();
+  EXPECT_GE(heal["restarts"].get<int>(), 1) << heal.dump();
+  CommandResult info = Shoal(1, {"volume", "heal", "www", "info"});
+  EXPECT_THAT(info.out, HasSubstr("after making no progress")) << info.out;
+  EXPECT_NE(States()[away_], "in-sync");
+
+  disk.Thaw();
+  ASSERT_EQ(Shoal(1, {"volume", "reset", "www", "heal-bandwidth"}).exit_code, 0);
+  ASSERT_TRUE(WaitForInSync(away_)) << Status().dump();
+  const int other = 6 - primary_ - away_;
+  EXPECT_THAT(test::CompareBricks({Brick(primary_), Brick(other), fresh}, kHealed), IsEmpty());
 }
 
 // Two servers take turns being away (min-in-sync 1 lets one brick carry the volume).
