@@ -14,9 +14,11 @@ build_packages=(
   clang libclang-rt-14-dev
 )
 runtime_packages=(etcd-server attr python3 bash-completion)
+# The tests' network cuts (ip netns, a bridge) and frozen disks (mkfs.ext4 on a loop device, fsfreeze).
+test_packages=(iproute2 e2fsprogs util-linux)
 
 missing=()
-for p in "${build_packages[@]}" "${runtime_packages[@]}" "$@"; do
+for p in "${build_packages[@]}" "${runtime_packages[@]}" "${test_packages[@]}" "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -57,7 +57,8 @@ auto Decoded(const Json& json, const std::string& where, Decode decode) -> Resul
 
 EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {}
 
-Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string& body, bool read_only) {
+Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string& body, bool retry_safe,
+                                            int timeout_ms) {
   const size_t count = options_.endpoints.size();
   if (count == 0) return Status(Code::kInvalidArgument, fmt::format("{}: no etcd endpoints configured", path));
   const size_t first = preferred_.load();
@@ -67,18 +68,18 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
     net::HttpRequest request{.address = options_.endpoints[index],
                              .path = path,
                              .body = body,
-                             .timeout_ms = options_.request_timeout_ms};
+                             .timeout_ms = timeout_ms > 0 ? timeout_ms : options_.request_timeout_ms};
     const std::string where = request.address.ToString() + path;
     auto response = net::HttpPost(request);
     if (!response.ok()) {
       // A change may only go elsewhere if it certainly was not sent here.
-      if (!read_only && response.status().code() != Code::kUnavailable) return response.status();
+      if (!retry_safe && response.status().code() != Code::kUnavailable) return response.status();
       failures += (failures.empty() ? "" : "; ") + response.status().message();
       continue;
     }
     if (response->status != 200) {
       Status refused = EtcdError(*response, where);
-      if (read_only && refused.code() == Code::kUnavailable) {
+      if (retry_safe && refused.code() == Code::kUnavailable) {
         failures += (failures.empty() ? "" : "; ") + refused.message();
         continue;
       }
@@ -128,9 +129,9 @@ Result<Lease> EtcdClient::GrantLease(int64_t ttl_s) {
   return Decoded(answer.json, answer.where, wire::LeaseFromJson);
 }
 
-Result<Lease> EtcdClient::KeepAlive(int64_t lease_id) {
+Result<Lease> EtcdClient::KeepAlive(int64_t lease_id, int timeout_ms) {
   Json body = {{"ID", std::to_string(lease_id)}};
-  SHOAL_ASSIGN_OR_RETURN(Answer answer, Call("/v3/lease/keepalive", body.dump(), false));
+  SHOAL_ASSIGN_OR_RETURN(Answer answer, Call("/v3/lease/keepalive", body.dump(), /*retry_safe=*/true, timeout_ms));
   // A stream of one message, HTTP 200 either way: {"result": {...}} or {"error": {"grpc_code": ...}}.
   if (auto error = answer.json.find("error"); error != answer.json.end()) {
     int grpc_code = error->is_object() ? error->value("grpc_code", -1) : -1;

@@ -8,10 +8,11 @@
 //
 // Endpoints are the client URLs of etcd members, tried in turn starting with the last one that
 // answered. Whether the next is tried depends on what the call can tolerate:
-//   reads (Range, MemberList, Status): on any failure to get an answer, and on etcd's
-//     "unavailable" (a member without a leader);
-//   changes (Put, Delete, Txn, leases, membership): only when the request was certainly not sent
-//     (connection refused). A change that timed out may have been applied; it fails with
+//   reads (Range, MemberList, Status) and lease renewals (KeepAlive: renewing twice does no
+//     harm): on any failure to get an answer, and on etcd's "unavailable" (a member without a
+//     leader);
+//   changes (Put, Delete, Txn, other lease calls, membership): only when the request was
+//     certainly not sent (connection refused). A change that timed out may have been applied; it fails with
 //     kTimedOut or kIoError and the caller decides (a compare-and-swap re-reads the record).
 // etcd's own refusals map to status codes: its NotFound to kNotFound, InvalidArgument to
 // kInvalidArgument, Unavailable to kUnavailable, AlreadyExists to kExists, DeadlineExceeded to
@@ -153,7 +154,9 @@ class EtcdClient {
 
   Result<Lease> GrantLease(int64_t ttl_s);
   // Renews the lease to its full TTL; kNotFound if it has already expired or been revoked.
-  Result<Lease> KeepAlive(int64_t lease_id);
+  // `timeout_ms` (0: request_timeout_ms) bounds each endpoint's try: a renewal must not wait on a
+  // member cut off from the network for longer than the lease lasts.
+  Result<Lease> KeepAlive(int64_t lease_id, int timeout_ms = 0);
   // Ends the lease and deletes its keys; kNotFound if it had already ended.
   Status RevokeLease(int64_t lease_id);
 
@@ -174,7 +177,9 @@ class EtcdClient {
  private:
   struct Answer;
   // POSTs `body` to `path`, trying endpoints as described at the top; the parsed JSON answer.
-  Result<Answer> Call(const char* path, const std::string& body, bool read_only);
+  // `retry_safe`: may go to the next endpoint after any failure (reads, renewals).
+  // `timeout_ms` (0: request_timeout_ms) for each endpoint's try.
+  Result<Answer> Call(const char* path, const std::string& body, bool retry_safe, int timeout_ms = 0);
 
   const EtcdOptions options_;
   std::atomic<size_t> preferred_{0};  // index into options_.endpoints of the last that answered

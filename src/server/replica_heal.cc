@@ -319,6 +319,7 @@ Status ReplicaRole::FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport&
     std::lock_guard lock(mutex_);
     entry_ = *joined;
   }
+  in_sync_grew_.notify_all();
   auto connected = ConnectBackup(heal.brick, joined->set.epoch());
   if (!connected.ok() || !SamePosition((*connected)->hello().applied(), position)) {
     const std::string why = connected.ok() ? "it answered at another position right after its heal"

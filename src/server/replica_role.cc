@@ -40,6 +40,10 @@ constexpr int kUnansweredRetries = 3;
 // before it is refused with NotPrimary; and how long past its lease a primary keeps the role.
 constexpr auto kLeaseWait = std::chrono::seconds(2);
 constexpr auto kFencedMax = std::chrono::seconds(3);
+// How long a change waits for enough bricks in sync before it is refused: a brick about to rejoin
+// (a heal finishing, as right after a failover that set the old primary's brick apart) is then a
+// short stall for the client, not an error.
+constexpr auto kInSyncWait = std::chrono::seconds(3);
 // How often the primary reads the replica set's record for changes it did not make (replace-brick).
 constexpr auto kFollowInterval = std::chrono::seconds(1);
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
@@ -347,6 +351,13 @@ Status ReplicaRole::AwaitLease(std::unique_lock<std::mutex>& lock) {
 }
 
 Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
+  {
+    // Not under order_mutex_: the heal's last pass needs it to let the brick join.
+    std::unique_lock lock(mutex_);
+    in_sync_grew_.wait_for(lock, kInSyncWait, [this] {
+      return state_ != State::kPrimary || static_cast<uint32_t>(entry_.set.in_sync_size()) >= MinInSyncLocked();
+    });
+  }
   std::unique_lock order(order_mutex_);
   std::unique_lock lock(mutex_);
   SHOAL_RETURN_IF_ERROR(AwaitLease(lock));
@@ -514,7 +525,9 @@ void ReplicaRole::Tick() {
       lease = lease_;
     }
     if (renew) {
-      auto renewed = etcd->KeepAlive(lease);
+      // Each member gets a third of the lease: one cut off from the network (whose requests hang
+      // rather than fail) leaves time to renew through another.
+      auto renewed = etcd->KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
       std::unique_lock lock(mutex_);
       if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
         if (now >= lease_valid_until_)
@@ -704,7 +717,7 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
       std::lock_guard lock(mutex_);
       lease = lease_;
     }
-    auto renewed = etcd.KeepAlive(lease);
+    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
     if (!renewed.ok() || renewed->ttl_s <= 0) return false;
     std::lock_guard lock(mutex_);
     lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);

@@ -238,6 +238,7 @@ class ReplicaRole {
   bool resigning_ = false;      // a planned stop: no change begins
   std::condition_variable changes_done_;
   std::condition_variable lease_renewed_;  // the primary's lease was renewed, or it is primary no more
+  std::condition_variable in_sync_grew_;   // a healed brick joined the in-sync set
   uint64_t lsn_ = 0;            // the primary's last assigned
 
   std::mutex stop_mutex_;

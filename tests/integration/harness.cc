@@ -111,6 +111,7 @@ bool Server::Start(uint16_t port) {
     argv.insert(argv.end(), {"--log-file", std::string(logs) + "/shoald-" + host_ + "-" + std::to_string(port) + ".log"});
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  argv.insert(argv.begin(), prefix_.begin(), prefix_.end());  // nsenter execs shoald: the same pid
   pid_ = Spawn(argv, &out_fd, &err_fd);
   if (pid_ < 0) return false;
   // Wait for "shoald ready listen=127.0.0.1:PORT" (or for shoald to exit: EOF on stdout).
@@ -154,6 +155,7 @@ Mount::~Mount() {
 CommandResult Mount::Start(const std::string& spec, const std::string& options) {
   std::vector<std::string> argv = {ShoalPath(), "mount", spec, mountpoint_};
   if (!options.empty()) argv.insert(argv.end(), {"-o", options});
+  argv.insert(argv.begin(), prefix_.begin(), prefix_.end());
   CommandResult result = RunCommand(argv);
   started_ = true;
   return result;

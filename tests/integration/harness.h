@@ -52,6 +52,8 @@ class Server {
   void serve_no_volume() { serve_volume_ = false; }
   // More shoald options (e.g. --etcd-endpoints URL). Before Start().
   void add_args(std::vector<std::string> args) { extra_args_.insert(extra_args_.end(), args.begin(), args.end()); }
+  // A command that runs shoald (NetworkLab::Enter: in a network namespace). Before Start().
+  void set_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
   std::string address() const;  // "HOST:PORT", the server's name in its pool
 
   // Starts shoald (on `port`, or a free one if 0) and waits until it serves. Returns false (with
@@ -69,6 +71,7 @@ class Server {
   std::string host_ = "127.0.0.1";
   bool serve_volume_ = true;
   std::vector<std::string> extra_args_;
+  std::vector<std::string> prefix_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string error_;
@@ -84,11 +87,14 @@ class Mount {
 
   // Runs `shoal mount SPEC MOUNTPOINT -o OPTIONS`; returns its result (exit 0: mounted).
   CommandResult Start(const std::string& spec, const std::string& options = "");
+  // A command that runs `shoal mount` (NetworkLab::Enter: the client in a network namespace).
+  void set_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
   bool mounted() const;
   const std::string& path() const { return mountpoint_; }
 
  private:
   std::string mountpoint_;
+  std::vector<std::string> prefix_;
   bool started_ = false;
 };
 
