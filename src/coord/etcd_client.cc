@@ -43,6 +43,16 @@ Status EtcdError(const net::HttpResponse& response, const std::string& where) {
   return Status(CodeFromGrpc(body["code"].get<int>()), fmt::format("{}: {}", where, message));
 }
 
+// etcd's ErrProposalDropped: the leader dropped the proposal without committing it (a leadership
+// transfer, such as the one a new primary asks for, was under way), so sending it again is safe.
+// (etcd passes raft's error through as gRPC's UNKNOWN: the words are all there is to go by.)
+bool ProposalDropped(const Status& refused) {
+  return refused.message().find("raft proposal dropped") != std::string::npos;
+}
+// How often, and how far apart, a dropped proposal is sent again: a transfer takes well under 1 s.
+constexpr int kDroppedRetries = 20;
+constexpr auto kDroppedPause = std::chrono::milliseconds(100);
+
 // Runs a decoder over an answer; a malformed answer is kProtocolError, not an exception.
 template <typename Decode>
 auto Decoded(const Json& json, const std::string& where, Decode decode) -> Result<decltype(decode(json))> {
@@ -63,6 +73,7 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
   if (count == 0) return Status(Code::kInvalidArgument, fmt::format("{}: no etcd endpoints configured", path));
   const size_t first = preferred_.load();
   std::string failures;
+  int dropped = 0;
   for (size_t attempt = 0; attempt < count; ++attempt) {
     const size_t index = (first + attempt) % count;
     net::HttpRequest request{.address = options_.endpoints[index],
@@ -79,6 +90,11 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
     }
     if (response->status != 200) {
       Status refused = EtcdError(*response, where);
+      if (ProposalDropped(refused) && dropped++ < kDroppedRetries) {
+        std::this_thread::sleep_for(kDroppedPause);
+        --attempt;  // the same member again: it answers, it only has no leader to commit this now
+        continue;
+      }
       if (retry_safe && refused.code() == Code::kUnavailable) {
         failures += (failures.empty() ? "" : "; ") + refused.message();
         continue;

@@ -14,7 +14,8 @@
 //   changes (Put, Delete, Txn, other lease calls, membership): only when the request was
 //     certainly not sent (connection refused). A change that timed out may have been applied; it fails with
 //     kTimedOut or kIoError and the caller decides (a compare-and-swap re-reads the record).
-// etcd's own refusals map to status codes: its NotFound to kNotFound, InvalidArgument to
+// A change etcd dropped without committing it ("raft proposal dropped", during a leadership
+// transfer) is sent again, for up to 2 s. etcd's own refusals map to status codes: its NotFound to kNotFound, InvalidArgument to
 // kInvalidArgument, Unavailable to kUnavailable, AlreadyExists to kExists, DeadlineExceeded to
 // kTimedOut, ResourceExhausted (database full) to kNoSpace, anything else to kIoError; the
 // message names the endpoint and carries etcd's words.
