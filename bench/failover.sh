@@ -16,11 +16,10 @@
 #   kill      kill -9; undone by starting it again (shoal: the same shoald command line;
 #             GlusterFS: `gluster volume start wp force`)
 #   stop      kill -STOP (a frozen server: a stuck disk, a VM paused); undone by kill -CONT
-#   cut       the server drops off the network: `ip -n NODE link set gl0 down`, then up.
-#             GlusterFS only: shoal-up.sh runs every shoald on 127.0.0.1, one network stack
-#             shared with everything else on the machine, so one server cannot be cut off without
-#             firewalling the machine's loopback; shoal is skipped in this mode until its bench
-#             servers live in network namespaces like the GlusterFS ones.
+#   cut       the server drops off the network: `ip -n NODE link set gl0 down`, then up (shoal:
+#             the primary's namespace shb-sN, link sh0). shoal needs its servers in network
+#             namespaces for this: a pool from `SHOAL_NETNS=1 shoal-up.sh` (--fresh does that
+#             for `cut`); on a pool started on 127.0.0.1 the mode is skipped.
 #
 #   --fresh   bring the pool up first (shoal-up.sh / gluster-up.sh) and take it down at the end;
 #             without it the pool must be up and mounted already.
@@ -56,9 +55,13 @@ NODE=${NODE:-shb-g2}
 need_root
 
 if [ "$SYSTEM" = shoal ] && [ "$MODE" = cut ]; then
-    echo "system=shoal mode=cut skipped: the bench's shoal servers share the machine's loopback" \
-        "(127.0.0.1); a network cut needs them in network namespaces (see failover.sh --help)"
-    exit 0
+    if [ $FRESH = 1 ]; then
+        export SHOAL_NETNS=1
+    elif ! shoal_netns; then
+        echo "system=shoal mode=cut skipped: the running pool's servers share the machine's loopback" \
+            "(127.0.0.1); a network cut needs them in network namespaces (SHOAL_NETNS=1 shoal-up.sh)"
+        exit 0
+    fi
 fi
 
 OUT=$OUT_BASE/failover-$SYSTEM-$MODE-$(date +%Y%m%d-%H%M%S)
@@ -83,6 +86,7 @@ mountpoint -q "$MNT" || die "$MNT is not mounted: run bench/$SYSTEM-up.sh first 
 
 # ---------------------------------------------------------------- the target
 FAULT_PIDS=""   # the processes the fault hits
+LINK=gl0        # cut: the server's link in its namespace NODE (shoal: sh0, set below)
 RESTART=""      # shoal kill: how to start the server again
 SERVER_DIR=""
 
@@ -147,7 +151,16 @@ if [ "$SYSTEM" = shoal ]; then
     [ "$P_IN_SYNC" = "$P_BRICKS" ] || warn "only $P_IN_SYNC of $P_BRICKS bricks of $SHOAL_VOL are in sync before the fault"
     FAULT_PIDS="$SPID $(children "$SPID" | tr '\n' ' ')"
     mapfile -d '' RESTART < "/proc/$SPID/cmdline"
-    event "target: primary brick on ${SERVER_DIR##*/} ($P_SERVER, state $P_STATE, $P_IN_SYNC of $P_BRICKS bricks in sync): shoald $SPID and its etcd member, pids $FAULT_PIDS"
+    if shoal_netns; then
+        NODE=shb-${SERVER_DIR##*/}  # its namespace: shb-s1..3
+        LINK=sh0
+        RESTART=(nsenter "--net=/run/netns/$NODE" "${RESTART[@]}")
+    fi
+    if [ "$MODE" = cut ]; then
+        event "target: primary brick on ${SERVER_DIR##*/} ($P_SERVER, state $P_STATE, $P_IN_SYNC of $P_BRICKS bricks in sync): its network link $LINK in $NODE (shoald $SPID)"
+    else
+        event "target: primary brick on ${SERVER_DIR##*/} ($P_SERVER, state $P_STATE, $P_IN_SYNC of $P_BRICKS bricks in sync): shoald $SPID and its etcd member, pids $FAULT_PIDS"
+    fi
     event "etcd leader: the member of $(shoal_etcd_leader)"
 else
     case " $GL_NODES " in *" $NODE "*) ;; *) die "NODE must be one of $GL_NODES" ;; esac
@@ -177,7 +190,7 @@ inject() {
     case $MODE in
         kill) kill -KILL $FAULT_PIDS ;;
         stop) kill -STOP $FAULT_PIDS ;;
-        cut) ip -n "$NODE" link set gl0 down ;;
+        cut) ip -n "$NODE" link set "$LINK" down ;;
     esac
     FAULT_ON=1
 }
@@ -187,7 +200,7 @@ undo() {
     FAULT_ON=0
     case $SYSTEM-$MODE in
         *-stop) kill -CONT $FAULT_PIDS 2>/dev/null ;;
-        gluster-cut) ip -n "$NODE" link set gl0 up ;;
+        *-cut) ip -n "$NODE" link set "$LINK" up ;;
         gluster-kill) gl_cli "$NODE" volume start "$GL_VOL" force >> "$OUT/restore.log" 2>&1 \
             || warn "gluster volume start $GL_VOL force failed (see $OUT/restore.log)" ;;
         shoal-kill)

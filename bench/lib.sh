@@ -4,7 +4,8 @@
 # next to other work on the machine (and next to /work/shared/bench, which uses s1..s3/br-gl):
 #   state, bricks, local baseline, backup target   $SHB_BASE   (/srv/shoal-bench)
 #   mount points                                   $SHB_MNT    (/mnt/shoal-bench/{gluster,shoal})
-#   network namespaces shb-g1..3, bridge shb-br0, 10.99.60.0/24 (GlusterFS servers only)
+#   network namespaces shb-g1..3, bridge shb-br0, 10.99.60.0/24 (GlusterFS servers)
+#   network namespaces shb-s1..3, bridge shb-br1, 10.99.61.0/24 (shoal servers, SHOAL_NETNS=1)
 #   results                                        $OUT_BASE   (/tmp/shoal-bench-results)
 # Processes are only ever stopped by pids the scripts started (recorded in pid files, or living
 # inside the namespaces the scripts created) - never by name.
@@ -204,6 +205,14 @@ SHOAL_BASE=$SHB_BASE/shoal
 SHOAL_VOL=wp
 SHOAL_MNT=$SHB_MNT/shoal
 SHOAL_PORT=${SHOAL_PORT:-17460}   # first port tried; the next free one is used
+# SHOAL_NETNS=1: each shoald in a network namespace of its own, shb-s1..3 (sh0 = 10.99.61.11-13,
+# veth peers shb-wN on bridge shb-br1 = 10.99.61.1), so that failover.sh can cut one off the
+# network as it does a GlusterFS server. shoal-up.sh leaves $SHOAL_BASE/netns when it did so.
+SH_BR=shb-br1
+SH_NET=10.99.61
+SH_NODES="shb-s1 shb-s2 shb-s3"
+sh_ip() { echo "$SH_NET.1$1"; }                   # 2 -> 10.99.61.12
+shoal_netns() { [ -f "$SHOAL_BASE/netns" ]; }     # the running pool was started in namespaces
 
 # shoal_missing : say why shoal cannot be benched here (empty output = it can)
 shoal_missing() {

@@ -1,8 +1,8 @@
 #!/bin/bash
 # shoal-down.sh [--keep] - undo shoal-up.sh: unmount /mnt/shoal-bench/shoal (and make sure the
 #   FUSE client it started is gone), then stop each shoald by the pid shoal-up.sh recorded
-#   (SIGTERM, SIGKILL after 10 s; its session too, which setsid made for it), and delete
-#   /srv/shoal-bench/shoal unless --keep. Safe to run repeatedly and after a failed start.
+#   (SIGTERM, SIGKILL after 10 s; its session too, which setsid made for it), remove the network
+#   namespaces and bridge of SHOAL_NETNS=1, and delete /srv/shoal-bench/shoal unless --keep. Safe to run repeatedly and after a failed start.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -23,5 +23,9 @@ for pf in "$SHOAL_BASE"/s*/shoald.pid; do
     fi
     rm -f "$pf"
 done
+for n in $SH_NODES; do
+    ip netns list | grep -qw "$n" && ip netns del "$n"
+done
+ip link show "$SH_BR" > /dev/null 2>&1 && ip link del "$SH_BR"
 [ $KEEP = 1 ] || rm -rf "$SHOAL_BASE"
 log "shoal: down"

@@ -11,6 +11,9 @@
 #   With SHOAL_REPLICA=N it waits until every brick is in the volume's in-sync set, and builds
 #   the pool again (up to 3 times; logs of a failed attempt kept in
 #   /srv/shoal-bench/shoal-not-in-sync-*) when one dropped out at start.
+#   With SHOAL_NETNS=1 each server runs in a network namespace of its own (lib.sh: shb-s1..3 on
+#   bridge shb-br1, 10.99.61.0/24) and listens on its address there; the client and the CLI reach
+#   them through the bridge. failover.sh needs that for `cut`.
 #   Wipes /srv/shoal-bench/shoal first; refuses to run while a previous pool is still up.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,26 +26,52 @@ for pf in "$SHOAL_BASE"/s*/shoald.pid; do
 done
 mountpoint -q "$SHOAL_MNT" && die "$SHOAL_MNT is mounted - run shoal-down.sh first"
 
-# shoal_server_start I PORT : start server I on the first PORT' >= PORT with PORT'..PORT'+2 free,
-# and wait until it serves; prints its listen address
+# shoal_net_up : SHOAL_NETNS=1's bridge and namespaces (lib.sh)
+shoal_net_up() {
+    local i n v
+    ip link show "$SH_BR" > /dev/null 2>&1 && die "$SH_BR exists - run shoal-down.sh first"
+    log "shoal: network $SH_BR + namespaces $SH_NODES"
+    ip link add "$SH_BR" type bridge forward_delay 0 stp_state 0
+    ip addr add "$SH_NET.1/24" dev "$SH_BR"
+    ip link set "$SH_BR" up
+    for i in 1 2 3; do
+        n=shb-s$i v=shb-w$i
+        ip netns add "$n"
+        ip link add "$v" type veth peer name sh0 netns "$n"
+        ip link set "$v" master "$SH_BR" up
+        ip -n "$n" link set lo up
+        ip -n "$n" addr add "$(sh_ip $i)/24" dev sh0
+        ip -n "$n" link set sh0 up
+        wait_for 10 eval "bridge link show dev $v | grep -q 'state forwarding'" || warn "$v not forwarding yet"
+    done
+}
+
+# shoal_server_start I PORT : start server I on the first PORT' >= PORT with PORT'..PORT'+2 free
+# (SHOAL_NETNS=1: PORT, on its own address in its namespace), and wait until it serves; prints
+# its listen address
 shoal_server_start() {
-    local d=$SHOAL_BASE/s$1 port=$2 pid
-    while ! { port_free "$port" && port_free $((port + 1)) && port_free $((port + 2)); }; do port=$((port + 1)); done
+    local d=$SHOAL_BASE/s$1 port=$2 pid host=127.0.0.1 enter=()
+    if [ "${SHOAL_NETNS:-0}" = 1 ]; then
+        host=$(sh_ip "$1")
+        enter=(nsenter "--net=/run/netns/shb-s$1")  # nsenter execs shoald: the same pid
+    else
+        while ! { port_free "$port" && port_free $((port + 1)) && port_free $((port + 2)); }; do port=$((port + 1)); done
+    fi
     mkdir -p "$d/data" "$d/brick"
     # in the background of a non-interactive shell the child is not a process-group leader,
     # so setsid does not fork and $! is shoald itself
-    setsid "$SHOALD" --data-dir "$d/data" --listen "127.0.0.1:$port" \
+    setsid "${enter[@]}" "$SHOALD" --data-dir "$d/data" --listen "$host:$port" \
         > "$d/shoald.log" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$d/shoald.pid"
-    wait_for 30 eval "grep -qs '^shoald ready listen=127.0.0.1:$port' '$d/shoald.log' || ! kill -0 $pid 2>/dev/null"
-    if ! grep -q "^shoald ready listen=127.0.0.1:$port" "$d/shoald.log"; then
+    wait_for 30 eval "grep -qs '^shoald ready listen=$host:$port' '$d/shoald.log' || ! kill -0 $pid 2>/dev/null"
+    if ! grep -q "^shoald ready listen=$host:$port" "$d/shoald.log"; then
         warn "last lines of $d/shoald.log:"
         tail -n 20 "$d/shoald.log" >&2
         pid_alive "$pid" && die "shoald (pid $pid) did not print its ready line within 30 s"
         die "shoald exited before it was ready"
     fi
-    echo "127.0.0.1:$port"
+    echo "$host:$port"
 }
 
 # shoal_pool_up SERVER_INDEX... : start the servers, make them one pool, create and start the
@@ -110,6 +139,10 @@ tries=1
 for attempt in $(seq 1 $tries); do
     rm -rf "$SHOAL_BASE"
     mkdir -p "$SHOAL_BASE"
+    if [ "${SHOAL_NETNS:-0}" = 1 ]; then
+        shoal_net_up
+        touch "$SHOAL_BASE/netns"
+    fi
     shoal_pool_up 1 2 3
     [ $tries = 1 ] && break
     first=$(sed -n 's/^shoald ready listen=//p' "$SHOAL_BASE/s1/shoald.log" | head -n 1)
