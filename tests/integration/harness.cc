@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +163,25 @@ CommandResult Mount::Start(const std::string& spec, const std::string& options) 
 }
 
 bool Mount::mounted() const { return IsMountPoint(mountpoint_); }
+
+LoopDisk::LoopDisk(std::string path, int size_mib) : path_(std::move(path)), image_(path_ + ".img") {
+  ::mkdir(path_.c_str(), 0755);
+  mounted_ = RunCommand({"/usr/bin/truncate", "-s", std::to_string(size_mib) + "M", image_}).exit_code == 0 &&
+             RunCommand({"/sbin/mkfs.ext4", "-q", "-F", image_}).exit_code == 0 &&
+             RunCommand({"/bin/mount", "-o", "loop", image_, path_}).exit_code == 0;
+}
+
+// Thawed first: a process blocked on a frozen filesystem cannot even be killed.
+LoopDisk::~LoopDisk() {
+  if (!mounted_) return;
+  Thaw();
+  RunCommand({"/bin/umount", "-l", path_});
+  ::unlink(image_.c_str());
+}
+
+bool LoopDisk::Freeze() { return RunCommand({"/sbin/fsfreeze", "-f", path_}).exit_code == 0; }
+
+void LoopDisk::Thaw() { RunCommand({"/sbin/fsfreeze", "-u", path_}); }
 
 namespace {
 

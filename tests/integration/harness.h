@@ -98,6 +98,26 @@ class Mount {
   bool started_ = false;
 };
 
+// An ext4 filesystem of its own, in an image file mounted through a loop device at `path`: a
+// brick on another filesystem than the rest (ext4 seeds its directory hashes per filesystem), or
+// a disk the test can freeze (fsfreeze), so that writes to it block as on a stuck disk while the
+// server goes on answering. Thawed and unmounted (lazily) when destroyed.
+class LoopDisk {
+ public:
+  explicit LoopDisk(std::string path, int size_mib = 256);
+  ~LoopDisk();
+  LoopDisk(const LoopDisk&) = delete;
+  LoopDisk& operator=(const LoopDisk&) = delete;
+  bool ok() const { return mounted_; }
+  const std::string& path() const { return path_; }
+  bool Freeze();
+  void Thaw();
+
+ private:
+  const std::string path_, image_;
+  bool mounted_ = false;
+};
+
 // A port P such that P, P+1, ... P+count-1 are free on every one of `hosts` (a shoald on P runs its
 // etcd member on P+1 and P+2). Checked by binding them; another process could take one later.
 uint16_t FreePortRun(const std::vector<std::string>& hosts, int count);

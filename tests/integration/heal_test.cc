@@ -235,38 +235,11 @@ TEST_F(HealTest, KilledDuringHealIsHealedWhenItReturns) {
   ExpectConverged();
 }
 
-// An ext4 filesystem in a file, mounted through a loop device: a disk the test can freeze
-// (fsfreeze), so that writes to it block as on a stuck disk while the server goes on answering.
-class FreezableDisk {
- public:
-  explicit FreezableDisk(const std::string& dir) : image_(dir + "/disk.img"), path_(dir + "/disk") {
-    ::mkdir(path_.c_str(), 0755);
-    ok_ = RunCommand({"/usr/bin/truncate", "-s", "256M", image_}).exit_code == 0 &&
-          RunCommand({"/sbin/mkfs.ext4", "-q", "-F", image_}).exit_code == 0 &&
-          RunCommand({"/bin/mount", "-o", "loop", image_, path_}).exit_code == 0;
-    mounted_ = ok_;
-  }
-  // Thawed first: a process blocked on a frozen filesystem cannot even be killed.
-  ~FreezableDisk() {
-    if (!mounted_) return;
-    Thaw();
-    RunCommand({"/bin/umount", "-l", path_});
-  }
-  bool ok() const { return ok_; }
-  const std::string& path() const { return path_; }
-  bool Freeze() { return RunCommand({"/sbin/fsfreeze", "-f", path_}).exit_code == 0; }
-  void Thaw() { RunCommand({"/sbin/fsfreeze", "-u", path_}); }
-
- private:
-  const std::string image_, path_;
-  bool ok_ = false, mounted_ = false;
-};
-
 // A heal onto a brick whose disk stops (frozen: the server answers, its writes never end) makes no
 // progress: the primary reports it (`heal info`, the log) and restarts it until the disk comes
 // back, and then the heal completes.
 TEST_F(HealTest, HealThatStopsMakingProgressIsReportedAndRestarted) {
-  FreezableDisk disk(dir_.path());
+  LoopDisk disk(dir_.path() + "/disk");
   ASSERT_TRUE(disk.ok());
   const std::string fresh = disk.path() + "/brick";
   ASSERT_EQ(::mkdir(fresh.c_str(), 0755), 0);

@@ -5,12 +5,15 @@
 // in-sync set when it returns (heal_test.cc tests the heal itself).
 #include <fcntl.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -66,6 +69,57 @@ TEST_F(ReplicationTest, EveryChangeLandsIdenticallyOnEveryBrick) {
 
   EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3})), IsEmpty());
   EXPECT_EQ(ReadFile(Brick(1) + "/dir/a.txt"), "alpha and more");
+}
+
+// A directory listing begun before the primary is killed goes on from the new primary, whose
+// brick sits on another filesystem (ext4 seeds its name hashes per filesystem, so the two bricks'
+// own offsets differ): every name comes exactly once.
+TEST_F(ReplicationTest, AListingGoesOnAcrossAFailoverToABrickOnAnotherFilesystem) {
+  LoopDisk disk2(dir_.path() + "/disk2", 64), disk3(dir_.path() + "/disk3", 64);
+  ASSERT_TRUE(disk2.ok() && disk3.ok());
+  ASSERT_EQ(::mkdir((disk2.path() + "/b").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((disk3.path() + "/b").c_str(), 0755), 0);
+  CommandResult created = Shoal(1, {"volume", "create", "www", "replica", "3", Name(1) + ":" + Brick(1),
+                                    Name(2) + ":" + disk2.path() + "/b", Name(3) + ":" + disk3.path() + "/b", "force"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  ASSERT_EQ(Shoal(1, {"volume", "start", "www"}).exit_code, 0);
+  const int primary = WaitForPrimary();
+  ASSERT_EQ(primary, 1) << "the first brick takes the role when all are in sync";
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(1) + ":/www", "backup-servers=" + Name(2) + ":" + Name(3)).exit_code, 0);
+  const std::string dir = mount.path() + "/d";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  constexpr int kFiles = 2000;
+  for (int i = 0; i < kFiles; ++i)
+    std::ofstream(dir + "/file-" + std::to_string(i) + "-with-a-name-long-enough-to-fill-pages");
+
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  std::map<std::string, int> seen;
+  auto read_some = [&] {  // one getdents64 of 1 KiB: a few entries
+    char buffer[1024];
+    const long n = ::syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    for (long at = 0; at < n;) {
+      auto* entry = reinterpret_cast<struct dirent64*>(buffer + at);
+      ++seen[entry->d_name];
+      at += entry->d_reclen;
+    }
+    return n;
+  };
+  for (int i = 0; i < 20; ++i) ASSERT_GT(read_some(), 0);
+  servers_[0]->Kill(SIGKILL);
+  ASSERT_NE(WaitForPrimary({2, 3}), 0);
+  long n;
+  while ((n = read_some()) > 0) {
+  }
+  EXPECT_EQ(n, 0) << std::strerror(errno);
+  ::close(fd);
+  int missing = 0;
+  for (int i = 0; i < kFiles; ++i)
+    missing += seen.count("file-" + std::to_string(i) + "-with-a-name-long-enough-to-fill-pages") == 0;
+  EXPECT_EQ(missing, 0);
+  for (const auto& [name, count] : seen) EXPECT_EQ(count, 1) << name;
+  EXPECT_EQ(seen.size(), kFiles + 2u);
 }
 
 TEST_F(ReplicationTest, PrimaryKilledTheClientGoesOnWithEveryAcknowledgedWrite) {
