@@ -13,7 +13,7 @@ KEEP=0
 unmount_and_reap "$GL_MNT" "$GL_BASE/client.pid"
 
 for n in $GL_NODES; do
-    ip netns list | grep -qw "$n" || continue
+    [ -e "/run/netns/$n" ] || continue
     pids=$(ip netns pids "$n")
     if [ -n "$pids" ]; then
         kill -CONT $pids 2>/dev/null

@@ -10,7 +10,7 @@ need_root
 command -v glusterd >/dev/null || die "glusterd not installed (apt-get install glusterfs-server glusterfs-client)"
 
 for n in $GL_NODES; do
-    ip netns list | grep -qw "$n" && die "netns $n exists - run gluster-down.sh first"
+    [ -e "/run/netns/$n" ] && die "netns $n exists - run gluster-down.sh first"
 done
 ip link show "$GL_BR" >/dev/null 2>&1 && die "$GL_BR exists - run gluster-down.sh first"
 mountpoint -q "$GL_MNT" && die "$GL_MNT is mounted - run gluster-down.sh first"

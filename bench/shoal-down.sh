@@ -24,7 +24,7 @@ for pf in "$SHOAL_BASE"/s*/shoald.pid; do
     rm -f "$pf"
 done
 for n in $SH_NODES; do
-    ip netns list | grep -qw "$n" && ip netns del "$n"
+    [ -e "/run/netns/$n" ] && ip netns del "$n"  # not `ip netns list | grep -q`: under pipefail its SIGPIPE reads as no
 done
 ip link show "$SH_BR" > /dev/null 2>&1 && ip link del "$SH_BR"
 [ $KEEP = 1 ] || rm -rf "$SHOAL_BASE"
