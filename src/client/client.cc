@@ -6,6 +6,8 @@
 #include <future>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "proto/messages.h"
 
 namespace shoal::client {
@@ -26,6 +28,29 @@ Result<Reply> Checked(Result<Reply> reply) {
   Status status = proto::StatusOf(reply->response);
   if (!status.ok()) return status;
   return reply;
+}
+
+
+// Takes `locks[i]` and then the rest again on `file`, one after the other in the order they were
+// granted: a later unlock of part of a range must come after the lock it splits.
+void ReclaimFrom(Client& client, std::shared_ptr<OpenFile> file,
+                 std::shared_ptr<const std::vector<proto::SetLockRequest>> locks, size_t i) {
+  if (i == locks->size()) {
+    spdlog::info("client.locks_reclaimed node={} count={}", file->node, locks->size());
+    return;
+  }
+  client.CallOnFile(file, [request = (*locks)[i]](uint64_t handle) {
+    proto::Request r;
+    *r.mutable_set_lock() = request;
+    r.mutable_set_lock()->set_handle(handle);
+    r.mutable_set_lock()->set_reclaim(true);
+    return r;
+  }, nullptr, [&client, file, locks, i](Result<Reply> reply) {
+    if (!reply.ok())
+      spdlog::warn("client.lock_lost node={} owner={} error=\"{}\": another client may hold it now", file->node,
+                   (*locks)[i].owner(), reply.status().ToString());
+    ReclaimFrom(client, file, locks, i + 1);
+  });
 }
 
 }  // namespace
@@ -79,7 +104,61 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   hello->set_client_name(options.client_name);
   hello->set_accepts_pushes(true);  // acknowledged at once unless someone handles them (transport)
   SHOAL_ASSIGN_OR_RETURN(auto connected, net::ClientTransport::Connect(std::move(transport)));
-  return std::unique_ptr<Client>(new Client(std::move(connected), options.replicated));
+  std::unique_ptr<Client> client(new Client(std::move(connected), options.replicated));
+  if (options.replicated) client->transport_->SetReconnectHandler([raw = client.get()] { raw->ReclaimLocks(); });
+  return client;
+}
+
+void Client::NoteLock(const std::shared_ptr<OpenFile>& file, const proto::SetLockRequest& granted) {
+  if (!replicated_) return;
+  {
+    std::lock_guard lock(file->mutex);
+    const bool all = granted.whole_file() || (granted.lock().start() == 0 && granted.lock().length() == 0);
+    if (granted.lock().type() == proto::LOCK_TYPE_UNLOCK && all) {
+      // Everything this owner held on the file is gone: nothing before it needs taking again.
+      std::erase_if(file->locks, [&](const proto::SetLockRequest& noted) {
+        return noted.owner() == granted.owner() && noted.whole_file() == granted.whole_file();
+      });
+      return;
+    }
+    file->locks.push_back(granted);
+  }
+  std::lock_guard lock(locked_mutex_);
+  std::erase_if(locked_, [](const auto& weak) { return weak.expired(); });
+  locked_.push_back(file);
+}
+
+void Client::ForgetLocks(NodeId node, uint64_t owner) {
+  std::vector<std::shared_ptr<OpenFile>> files;
+  {
+    std::lock_guard lock(locked_mutex_);
+    for (const auto& weak : locked_)
+      if (auto file = weak.lock(); file && file->node == node) files.push_back(std::move(file));
+  }
+  for (const auto& file : files) {
+    std::lock_guard lock(file->mutex);
+    std::erase_if(file->locks, [&](const proto::SetLockRequest& noted) {
+      return noted.owner() == owner && !noted.whole_file();  // close(2) drops POSIX locks, not flocks
+    });
+  }
+}
+
+void Client::ReclaimLocks() {
+  std::vector<std::shared_ptr<OpenFile>> files;
+  {
+    std::lock_guard lock(locked_mutex_);
+    for (const auto& weak : locked_)
+      if (auto file = weak.lock()) files.push_back(std::move(file));
+  }
+  for (auto& file : files) {
+    std::vector<proto::SetLockRequest> locks;
+    {
+      std::lock_guard lock(file->mutex);
+      locks = file->locks;
+    }
+    if (locks.empty()) continue;
+    ReclaimFrom(*this, std::move(file), std::make_shared<const std::vector<proto::SetLockRequest>>(std::move(locks)), 0);
+  }
 }
 
 void Client::Call(proto::Request request, net::Bulk trailer, Callback done) {

@@ -55,6 +55,9 @@ struct OpenFile {
   // A write answered before the server had it (WriteBehind) that then failed: returned by the
   // next write, flush or fsync on this file (guarded by mutex).
   Status write_error;
+  // The lock requests granted through this file, in order: taken again on the new primary after
+  // a failover (replicated volumes; guarded by mutex).
+  std::vector<proto::SetLockRequest> locks;
 };
 
 // Whether `request` may be sent again after a lost connection without changing its effect.
@@ -85,11 +88,24 @@ class Client {
   // Lets go of the file on the server (nothing to do if its connection is gone).
   void Release(std::shared_ptr<OpenFile> file);
 
+  // Locks on a replicated volume live on the primary. The client keeps what it was granted
+  // (NoteLock) and what close(2) dropped (ForgetLocks), and takes its locks again, marked
+  // `reclaim`, as soon as it is connected to a new primary, which grants nothing else for its
+  // first seconds (ReplicaRole::MayGrantLock). No-ops on a one-brick volume.
+  void NoteLock(const std::shared_ptr<OpenFile>& file, const proto::SetLockRequest& granted);
+  // close(2) by `owner`: its POSIX locks on `node` are gone, whichever open file took them.
+  void ForgetLocks(NodeId node, uint64_t owner);
+
  private:
   Client(std::unique_ptr<net::ClientTransport> transport, bool replicated)
       : transport_(std::move(transport)), replicated_(replicated) {}
   void Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done);
+  // Takes every noted lock again (on the transport's thread, after a reconnect).
+  void ReclaimLocks();
 
+  // Before transport_: its thread may run ReclaimLocks until it is gone.
+  std::mutex locked_mutex_;
+  std::vector<std::weak_ptr<OpenFile>> locked_;  // guarded by locked_mutex_: files with locks
   std::unique_ptr<net::ClientTransport> transport_;
   // Every request may be resent: the bricks of a replicated volume remember the answers to the
   // changes they applied by (client id, request id), so a resent change takes effect once.

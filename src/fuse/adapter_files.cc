@@ -42,7 +42,17 @@ int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(ui
   bool barrier_done = false;
   for (;;) {
     auto reply = WaitOnFile(adapter, FileOf(fi), build);
-    if (reply.ok()) return 0;
+    if (reply.ok()) {
+      adapter.client.NoteLock(FileOf(fi), build(0).set_lock());  // taken again after a failover
+      return 0;
+    }
+    if (reply.status().code() == Code::kBusy) {
+      // A new primary's grace period: the locks held before the failover are being taken again
+      // first. Not an answer, even for F_SETLK: ask again when it is over.
+      if (fuse_req_interrupted(req)) return EINTR;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (reply.status().code() == Code::kWouldBlock && !wait && !barrier_done) {
       // The holder may have just closed: its release can still be on its way from another FUSE
       // thread. Ask once more after everything sent so far has been answered.
@@ -188,7 +198,10 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       r.mutable_flush()->set_handle(handle);
       r.mutable_flush()->set_owner(owner);
       return r;
-    }, [req, failed](const Reply&) { fuse_reply_err(req, failed); });
+    }, [req, failed, owner, ino](const Reply&) {
+      Of(req).client.ForgetLocks(ino, owner);  // close(2) dropped them on the server
+      fuse_reply_err(req, failed);
+    });
   });
 }
 

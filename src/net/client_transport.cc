@@ -229,8 +229,10 @@ void ClientTransport::OnFrame(Frame frame) {
     generation_.fetch_add(1);
     connected_ = true;
     spdlog::info("transport.connected server={} generation={}", connection_->peer(), generation_.load());
-    if (auto done = std::exchange(first_connect_, nullptr)) done(Status::Ok());
+    auto first = std::exchange(first_connect_, nullptr);
+    if (first) first(Status::Ok());
     for (auto& [pending_id, pending] : pending_) SendOrQueue(pending_id, pending);
+    if (!first && reconnect_handler_) reconnect_handler_();
     return;
   }
   auto it = pending_.find(id);
@@ -277,6 +279,10 @@ void ClientTransport::Disconnect(const std::string& reason) {
   asio::post(io_, [this, reason] {
     if (connection_) connection_->Close(reason);
   });
+}
+
+void ClientTransport::SetReconnectHandler(std::function<void()> handler) {
+  asio::post(io_, [this, handler = std::move(handler)]() mutable { reconnect_handler_ = std::move(handler); });
 }
 
 void ClientTransport::SetPushHandler(PushHandler handler) {

@@ -86,6 +86,9 @@ class ClientTransport {
   void Disconnect(const std::string& reason);
   // Replaces the push handler (any thread; pushes arriving meanwhile go to the old or new one).
   void SetPushHandler(PushHandler handler);
+  // Called on the io thread each time a connection is made again (not the first), after the
+  // requests caught by the reconnect were sent again; it must be quick.
+  void SetReconnectHandler(std::function<void()> handler);
   // Acknowledges push `push_id` of connection `generation` (nothing if that connection is gone:
   // the server's session, which waited for it, went with it). Any thread.
   void Ack(uint64_t generation, uint64_t push_id);
@@ -143,6 +146,7 @@ class ClientTransport {
   uint64_t pushes_received_ = 0;                        // io thread only
   int ping_interval_ms_ = 0;                            // io thread only; set by the hello
   PushHandler push_handler_;                            // io thread only
+  std::function<void()> reconnect_handler_;             // io thread only
 };
 
 }  // namespace shoal::net

@@ -44,6 +44,9 @@ constexpr auto kFencedMax = std::chrono::seconds(3);
 // (a heal finishing, as right after a failover that set the old primary's brick apart) is then a
 // short stall for the client, not an error.
 constexpr auto kInSyncWait = std::chrono::seconds(3);
+// How long after taking the role from another primary only reclaimed locks are granted: clients
+// notice a failover within about 1 s and take their locks again at once.
+constexpr auto kLockGrace = std::chrono::seconds(3);
 // How often the primary reads the replica set's record for changes it did not make (replace-brick).
 constexpr auto kFollowInterval = std::chrono::seconds(1);
 // How long a new primary waits for a backup whose server answers but does not serve it yet.
@@ -210,6 +213,14 @@ Status ReplicaRole::CheckLease() const {
   if (Clock::now() >= lease_valid_until_)
     return Status(Code::kNotPrimary,
                   fmt::format("brick {} of volume {} could not renew its primary lease in time", brick_, volume_.name()));
+  return Status::Ok();
+}
+
+Status ReplicaRole::MayGrantLock() const {
+  std::lock_guard lock(mutex_);
+  if (Clock::now() < lock_grace_until_)
+    return Status(Code::kBusy, fmt::format("volume {} has a new primary: locks held before are being taken again",
+                                           volume_.name()));
   return Status::Ok();
 }
 
@@ -632,6 +643,10 @@ void ReplicaRole::Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry
     std::lock_guard lock(mutex_);
     lease_ = 0;
     return;
+  }
+  if (taken->set.epoch() > 1) {  // not the volume's first primary: clients may hold locks
+    std::lock_guard lock(mutex_);
+    lock_grace_until_ = Clock::now() + kLockGrace;
   }
   // To the server of a backup that just answered (alive), and off the role thread: a transfer
   // can take a while, and the lease must be renewed meanwhile.

@@ -91,6 +91,9 @@ class ReplicaRole {
   // role (a primary that froze and woke up must not answer from a brick a new primary has moved
   // on from); kNotPrimary if not.
   Status MayServeRead() const;
+  // Whether a lock may be granted now, not reclaimed: not during the grace period after this
+  // brick took the role from another (kBusy then), when the clients take their locks again.
+  Status MayGrantLock() const;
   // Whether a client's connection of `role` may be served now; kNotPrimary saying why if not.
   Status AdmitClient(proto::HelloRole role) const;
   // Whether the primary of `epoch` may forward changes here (backup side).
@@ -219,6 +222,7 @@ class ReplicaRole {
   ReplicaSetEntry entry_;
   int64_t lease_ = 0;
   Clock::time_point lease_valid_until_{};
+  Clock::time_point lock_grace_until_{};  // MayGrantLock
   Clock::time_point next_keep_alive_{};
   std::map<uint32_t, std::shared_ptr<Backup>> backups_;  // the primary's connections, by brick
   proto::LogPosition applied_;  // the last change applied here (as backup or primary)

@@ -478,6 +478,9 @@ Session::Answer Session::HandleLock(const proto::Request& request) {
   const uint64_t id = get ? request.get_lock().handle() : request.set_lock().handle();
   auto handle = FindHandle(id);
   if (!handle || !handle->fd.valid()) return {.response = BadHandle(id)};
+  // Right after a failover only the locks clients held before are granted (ReplicaRole::MayGrantLock).
+  if (!get && role_ && !request.set_lock().reclaim() && request.set_lock().lock().type() != proto::LOCK_TYPE_UNLOCK)
+    if (Status grace = role_->MayGrantLock(); !grace.ok()) return {.response = proto::ErrorResponse(grace)};
   if (!get && request.set_lock().whole_file()) {
     response = From(storage::SetWholeFileLock(handle->fd.get(), request.set_lock().lock().type()),
                     [](proto::Response& r) { r.mutable_set_lock(); });

@@ -122,6 +122,49 @@ TEST_F(ReplicationTest, AListingGoesOnAcrossAFailoverToABrickOnAnotherFilesystem
   EXPECT_EQ(seen.size(), kFiles + 2u);
 }
 
+// POSIX locks live on the primary. When it is killed, the client holding a lock takes it again
+// from the new primary, which grants no other lock for its first seconds: another client still
+// finds the range locked after the failover, and gets it once the holder lets go.
+TEST_F(ReplicationTest, ALockHeldBeforeAFailoverIsStillHeldAfterIt) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  std::string backups;
+  for (int i = 1; i <= 3; ++i)
+    if (i != primary) backups += (backups.empty() ? "" : ":") + Name(i);
+  Mount a(MountPoint("a")), b(MountPoint("b"));
+  ASSERT_EQ(a.Start(Name(primary) + ":/www", "backup-servers=" + backups).exit_code, 0);
+  ASSERT_EQ(b.Start(Name(primary) + ":/www", "backup-servers=" + backups).exit_code, 0);
+  { std::ofstream(a.path() + "/locked") << "guarded data"; }
+  const int holder = ::open((a.path() + "/locked").c_str(), O_RDWR);
+  const int other = ::open((b.path() + "/locked").c_str(), O_RDWR);
+  ASSERT_GE(holder, 0);
+  ASSERT_GE(other, 0);
+  const struct flock range = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
+  struct flock want = range;
+  ASSERT_EQ(::fcntl(holder, F_SETLK, &want), 0) << std::strerror(errno);
+  want = range;
+  ASSERT_EQ(::fcntl(other, F_SETLK, &want), -1);
+  ASSERT_EQ(errno, EAGAIN);
+
+  servers_[primary - 1]->Kill(SIGKILL);
+  std::vector<int> survivors;
+  for (int i = 1; i <= 3; ++i)
+    if (i != primary) survivors.push_back(i);
+  ASSERT_NE(WaitForPrimary(survivors, primary), 0);
+  want = range;
+  EXPECT_EQ(::fcntl(other, F_SETLK, &want), -1) << "another client took a lock its holder never let go";
+  EXPECT_EQ(errno, EAGAIN);
+  struct flock probe = range;
+  ASSERT_EQ(::fcntl(other, F_GETLK, &probe), 0) << std::strerror(errno);
+  EXPECT_EQ(probe.l_type, F_WRLCK);
+
+  ASSERT_EQ(::close(holder), 0);  // close(2) lets the lock go
+  want = range;
+  EXPECT_EQ(::fcntl(other, F_SETLK, &want), 0) << std::strerror(errno);
+  ::close(other);
+}
+
 TEST_F(ReplicationTest, PrimaryKilledTheClientGoesOnWithEveryAcknowledgedWrite) {
   CreateAndStart({1, 2, 3});
   const int primary = WaitForPrimary();
