@@ -2,13 +2,23 @@
 // works under its own key prefix (the test's name), so tests do not see each other's keys.
 #include "coord/etcd_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/unique_fd.h"
 #include "coord/etcd_member.h"
 #include "coord/etcd_test_util.h"
 
@@ -230,6 +240,77 @@ TEST_F(EtcdClientTest, TriesTheNextEndpointWhenOneRefuses) {
   EtcdClient client(options);
   EXPECT_TRUE(client.Put({.key = prefix_ + "k", .value = "v"}).ok());
   EXPECT_TRUE(client.Get(prefix_ + "k").ok());
+}
+
+// An etcd endpoint that answers each connection with the next of `answers` (HTTP status, JSON
+// body), and counts the requests it got.
+class ScriptedEndpoint {
+ public:
+  explicit ScriptedEndpoint(std::vector<std::pair<int, std::string>> answers) {
+    fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_.get(), 16), 0);
+    socklen_t length = sizeof addr;
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &length);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, answers = std::move(answers)] {
+      for (const auto& [status, body] : answers) {
+        UniqueFd connection(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!connection.valid()) return;
+        std::string request;
+        char buffer[4096];
+        // The request's headers and body (small: one read after the headers is enough here).
+        while (request.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::read(connection.get(), buffer, sizeof buffer);
+          if (n <= 0) break;
+          request.append(buffer, n);
+        }
+        ++requests_;
+        const std::string answer = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
+                                   "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        [[maybe_unused]] ssize_t n = ::write(connection.get(), answer.data(), answer.size());
+      }
+    });
+  }
+  ~ScriptedEndpoint() {
+    ::shutdown(fd_.get(), SHUT_RDWR);  // ends an accept still waiting
+    if (thread_.joinable()) thread_.join();
+  }
+  HostPort address() const { return {.host = "127.0.0.1", .port = port_}; }
+  int requests() const { return requests_; }
+
+ private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+const char* const kDropped = R"({"error":"raft proposal dropped","code":2,"message":"raft proposal dropped"})";
+const char* const kPutAnswer = R"({"header":{"cluster_id":"1","member_id":"2","revision":"7","raft_term":"3"}})";
+
+// A change etcd dropped during a leadership transfer was never committed: it is sent again, and
+// the caller sees only the answer to that.
+TEST(EtcdClientScriptedTest, ADroppedProposalIsSentAgain) {
+  ScriptedEndpoint endpoint({{500, kDropped}, {500, kDropped}, {200, kPutAnswer}});
+  EtcdClient client({.endpoints = {endpoint.address()}, .request_timeout_ms = 1000});
+  auto put = client.Put({.key = "k", .value = "v"});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->revision, 7);
+  EXPECT_EQ(endpoint.requests(), 3);
+}
+
+// Any other refusal of a change is the caller's to handle: it is not sent again.
+TEST(EtcdClientScriptedTest, OtherRefusalsOfAChangeAreNotSentAgain) {
+  ScriptedEndpoint endpoint({{400, R"({"error":"bad","code":3,"message":"etcdserver: bad request"})"}, {200, kPutAnswer}});
+  EtcdClient client({.endpoints = {endpoint.address()}, .request_timeout_ms = 1000});
+  auto put = client.Put({.key = "k", .value = "v"});
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(endpoint.requests(), 1);
 }
 
 // ---- errors ----
