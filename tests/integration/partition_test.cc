@@ -156,7 +156,7 @@ TEST_F(PartitionTest, EtcdLeaderCutOffWhileAClientWrites) {
 //
 // DISABLED (run it with --gtest_also_run_disabled_tests): in one CI run out of three (b5bff2a, on
 // a loaded machine) a write that client a had been told about (f41: its close returned 0) was
-// empty in the end result, and in one local run out of 16 the probe had not reached the old
+// empty in the end result (not seen in 13 runs by hand), and in one of those 13 the probe had not reached the old
 // primary. Neither is understood yet, and the lost write may be a real fault of the failover
 // path. docs/design.md ("Known faults") and the session note say so.
 TEST_F(PartitionTest, DISABLED_OldPrimaryCutOffWithItsClientLosesOnlyWhatItNeverAcknowledged) {
