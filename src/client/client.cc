@@ -30,7 +30,6 @@ Result<Reply> Checked(Result<Reply> reply) {
   return reply;
 }
 
-
 // Takes `locks[i]` and then the rest again on `file`, one after the other in the order they were
 // granted: a later unlock of part of a range must come after the lock it splits.
 void ReclaimFrom(Client& client, std::shared_ptr<OpenFile> file,

@@ -73,7 +73,6 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
   if (count == 0) return Status(Code::kInvalidArgument, fmt::format("{}: no etcd endpoints configured", path));
   const size_t first = preferred_.load();
   std::string failures;
-  int dropped = 0;
   for (size_t attempt = 0; attempt < count; ++attempt) {
     const size_t index = (first + attempt) % count;
     net::HttpRequest request{.address = options_.endpoints[index],
@@ -82,6 +81,13 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
                              .timeout_ms = timeout_ms > 0 ? timeout_ms : options_.request_timeout_ms};
     const std::string where = request.address.ToString() + path;
     auto response = net::HttpPost(request);
+    // The same member again: it answers, it only had no leader to commit this just then.
+    for (int dropped = 0; response.ok() && response->status != 200 && dropped < kDroppedRetries &&
+                          ProposalDropped(EtcdError(*response, where));
+         ++dropped) {
+      std::this_thread::sleep_for(kDroppedPause);
+      response = net::HttpPost(request);
+    }
     if (!response.ok()) {
       // A change may only go elsewhere if it certainly was not sent here.
       if (!retry_safe && response.status().code() != Code::kUnavailable) return response.status();
@@ -90,11 +96,6 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
     }
     if (response->status != 200) {
       Status refused = EtcdError(*response, where);
-      if (ProposalDropped(refused) && dropped++ < kDroppedRetries) {
-        std::this_thread::sleep_for(kDroppedPause);
-        --attempt;  // the same member again: it answers, it only has no leader to commit this now
-        continue;
-      }
       if (retry_safe && refused.code() == Code::kUnavailable) {
         failures += (failures.empty() ? "" : "; ") + refused.message();
         continue;
