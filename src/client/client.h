@@ -53,8 +53,10 @@ struct OpenFile {
   bool reopening = false;
   std::vector<std::function<void(Status)>> reopen_waiters;
   // A write answered before the server had it (WriteBehind) that then failed: returned by the
-  // next write, flush or fsync on this file (guarded by mutex).
+  // next write or fsync on this file, which clear it, and by every flush before them (guarded by
+  // mutex). write_error_told: a flush returned it.
   Status write_error;
+  bool write_error_told = false;
   // The lock requests granted through this file, in order: taken again on the new primary after
   // a failover (replicated volumes; guarded by mutex).
   std::vector<proto::SetLockRequest> locks;

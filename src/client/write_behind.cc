@@ -170,7 +170,10 @@ void WriteBehind::Answered(std::shared_ptr<Entry> entry, Result<uint32_t> result
     spdlog::warn("write_behind.failed node={} offset={} bytes={} error=\"{}\"", node, entry->offset, data.size(),
                  result.status().ToString());
     std::lock_guard lock(entry->file->mutex);
-    if (entry->file->write_error.ok()) entry->file->write_error = result.status();
+    if (entry->file->write_error.ok()) {
+      entry->file->write_error = result.status();
+      entry->file->write_error_told = false;
+    }
   }
   Actions actions;
   {
@@ -219,7 +222,19 @@ void WriteBehind::WaitForWrites(NodeId node) {
 
 Status WriteBehind::TakeError(OpenFile& file) {
   std::lock_guard lock(file.mutex);
+  file.write_error_told = false;
   return std::exchange(file.write_error, Status::Ok());
+}
+
+Status WriteBehind::ErrorOf(OpenFile& file) {
+  std::lock_guard lock(file.mutex);
+  if (!file.write_error.ok()) file.write_error_told = true;
+  return file.write_error;
+}
+
+bool WriteBehind::ErrorUntold(OpenFile& file) {
+  std::lock_guard lock(file.mutex);
+  return !file.write_error.ok() && !file.write_error_told;
 }
 
 uint64_t WriteBehind::Since() {

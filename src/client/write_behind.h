@@ -17,8 +17,11 @@
 // not overlap commute, so a sequential stream is never held back.
 //
 // Errors. A write that fails after it was accepted is kept on its OpenFile (write_error) and
-// returned by the next write, flush or fsync on that file (TakeError), as NFS and GlusterFS's
-// write-behind do. A short write is continued with the rest, so that it fails with its real error.
+// returned by the next write or fsync on that file, which clear it (TakeError), and by every flush
+// before them (ErrorOf), as NFS does: a flush comes from any close(2) of a descriptor sharing the
+// open file (a forked child's exit, say), and must not hide the error from the fsync of the
+// process that wrote. A short write is continued with the rest, so that it fails with its real
+// error.
 //
 // Barriers. AfterWrites(node, then) runs `then` once every write to `node` that arrived before the
 // call has been answered by the server. Whatever observes a file (read, getattr, setattr, fsync,
@@ -79,8 +82,12 @@ class WriteBehind {
   // The same, waiting on this thread (a FUSE thread; never the transport's).
   void WaitForWrites(NodeId node);
 
-  // The error of an accepted write to `file` that failed, not reported yet; Ok if none. Once.
+  // The error of an accepted write to `file` that failed, not cleared yet; Ok if none. TakeError
+  // clears it (write, fsync); ErrorOf leaves it for them (flush).
   static Status TakeError(OpenFile& file);
+  static Status ErrorOf(OpenFile& file);
+  // Whether `file` holds an error no write, flush or fsync returned (at release: nobody was told).
+  static bool ErrorUntold(OpenFile& file);
 
   // For attributes that came back without a barrier: a point in the history of answered writes to
   // take before sending the request, and whether attributes of `node` returned by it may miss a

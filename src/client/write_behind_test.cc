@@ -277,6 +277,32 @@ TEST_F(WriteBehindTest, FailedWriteIsKeptForWhatComesAfterTheBarrier) {
   EXPECT_TRUE(WriteBehind::TakeError(*file).ok());
 }
 
+// A flush comes from any close(2) of the open file, another process's too (a forked child that
+// inherited the descriptor): it reports the error but leaves it for the writer's fsync.
+TEST_F(WriteBehindTest, FailedWriteReportedByAFlushIsStillReturnedByFsync) {
+  WriteBehind& writes = Make();
+  auto file = File(1);
+  Told told;
+  writes.Write(file, 0, Data(10), false, told.Callback());
+  server_.Answer(0, Status(Code::kUnavailable, "no server reachable"));
+  EXPECT_TRUE(WriteBehind::ErrorUntold(*file));
+  EXPECT_FALSE(WriteBehind::ErrorOf(*file).ok());  // the child's close
+  EXPECT_FALSE(WriteBehind::ErrorUntold(*file));
+  EXPECT_EQ(WriteBehind::ErrorOf(*file).code(), Code::kUnavailable);  // the writer's own close
+  EXPECT_EQ(WriteBehind::TakeError(*file).code(), Code::kUnavailable);  // the writer's fsync
+  EXPECT_TRUE(WriteBehind::ErrorOf(*file).ok());
+}
+
+TEST_F(WriteBehindTest, FailedWriteNobodyWasToldOfIsUntold) {
+  WriteBehind& writes = Make();
+  auto file = File(1);
+  Told told;
+  writes.Write(file, 0, Data(10), false, told.Callback());
+  EXPECT_FALSE(WriteBehind::ErrorUntold(*file));
+  server_.Answer(0, Status(Code::kNoSpace, "brick full"));
+  EXPECT_TRUE(WriteBehind::ErrorUntold(*file));  // release logs it
+}
+
 TEST_F(WriteBehindTest, FailedWriteStaysWithItsOwnFile) {
   WriteBehind& writes = Make();
   auto failing = File(1), other = File(1);

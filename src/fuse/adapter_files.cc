@@ -180,12 +180,13 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
 }
 
 // close(2): the file's pending writes land first, and one that failed after it was answered is
-// returned here (close returns flush's error; release cannot return one).
+// returned here (close returns flush's error; release cannot return one). It stays for fsync: the
+// close may be another process's, sharing the open file.
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   const uint64_t owner = fi->lock_owner;
   AfterWrites(req, ino, [req, ino, owner, file = FileOf(fi)] {
     Adapter& adapter = Of(req);
-    const int failed = Errno(client::WriteBehind::TakeError(*file));  // 0 if none
+    const int failed = Errno(client::WriteBehind::ErrorOf(*file));  // 0 if none; kept for fsync
     bool locked = false;
     {
       std::lock_guard lock(adapter.locked_mutex);
@@ -211,8 +212,9 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   delete &FileOf(fi);
   AfterWrites(req, ino, [req, file] {
     Adapter& adapter = Of(req);
-    if (Status lost = client::WriteBehind::TakeError(*file); !lost.ok())  // written after the last close
-      spdlog::error("write_behind.unreported node={} error=\"{}\"", file->node, lost.ToString());
+    if (client::WriteBehind::ErrorUntold(*file))  // written after the last close
+      spdlog::error("write_behind.unreported node={} error=\"{}\"", file->node,
+                    client::WriteBehind::TakeError(*file).ToString());
     adapter.client.Release(file);
     ReplyOk(req);
   });

@@ -1,5 +1,6 @@
 #include "net/client_transport.h"
 
+#include <algorithm>
 #include <future>
 
 #include <fmt/format.h>
@@ -309,12 +310,17 @@ void ClientTransport::OnClose(const std::string& reason) {
   ready_ = false;
   connected_ = false;
   down_since_ = Clock::now();
+  // A request that waited long on this server (one that kept answering pings while it could not
+  // get the change replicated) still gets its full wait for the next one: failing it the moment
+  // the connection drops would turn a failover into an error.
+  const auto resend_until = down_since_ + std::chrono::milliseconds(options_.give_up_ms);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.sent && !it->second.retry_safe) {
       Callback done = std::move(it->second.done);
       it = pending_.erase(it);
       done(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + reason));
     } else {
+      if (it->second.sent) it->second.deadline = std::max(it->second.deadline, resend_until);
       it->second.sent = false;
       ++it;
     }

@@ -3,7 +3,8 @@
 // Requests may be issued from any thread; many are in flight at once and are answered in any
 // order. When the connection drops the transport reconnects (trying every configured address, with
 // backoff) and replays the hello message first. What happens to requests caught by a drop:
-//   - sent and retry-safe (reads, idempotent writes): sent again after reconnecting;
+//   - sent and retry-safe (reads, idempotent writes): sent again after reconnecting, failing with
+//     kUnavailable if no server takes them within `give_up_ms` of the drop;
 //   - sent and not retry-safe (create, rename, ...): fail with kUnavailable, because they may or
 //     may not have taken effect;
 //   - not yet sent, or waiting for a reconnect: fail with kUnavailable `give_up_ms` after they were

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -155,7 +156,14 @@ Mount::~Mount() {
 
 CommandResult Mount::Start(const std::string& spec, const std::string& options) {
   std::vector<std::string> argv = {ShoalPath(), "mount", spec, mountpoint_};
-  if (!options.empty()) argv.insert(argv.end(), {"-o", options});
+  std::string all = options;
+  // SHOAL_TEST_LOG_DIR=DIR keeps the client's log too (at info level), named after its mount point.
+  if (const char* logs = std::getenv("SHOAL_TEST_LOG_DIR"); logs != nullptr && *logs != '\0') {
+    std::string name = mountpoint_;
+    std::replace(name.begin(), name.end(), '/', '_');
+    all += std::string(all.empty() ? "" : ",") + "log-level=info,log-file=" + logs + "/mount" + name + ".log";
+  }
+  if (!all.empty()) argv.insert(argv.end(), {"-o", all});
   argv.insert(argv.begin(), prefix_.begin(), prefix_.end());
   CommandResult result = RunCommand(argv);
   started_ = true;

@@ -1,0 +1,152 @@
+#include "net/client_transport.h"
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "net/listener.h"
+#include "proto/messages.h"
+
+namespace shoal::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A server the test scripts, on 127.0.0.1: `on_hello` and `on_request` get each frame with its
+// connection and answer (or not) through Respond; pings are answered here, then shown to `on_ping`.
+class ScriptedServer {
+ public:
+  using Handler = std::function<void(const std::shared_ptr<Connection>&, const Frame&)>;
+
+  ScriptedServer(Handler on_hello, Handler on_request, Handler on_ping = nullptr)
+      : on_hello_(std::move(on_hello)), on_request_(std::move(on_request)), on_ping_(std::move(on_ping)) {
+    auto listener = Listener::Start("127.0.0.1", 0, [this](std::shared_ptr<Connection> connection) {
+      return std::make_shared<Sink>(*this, std::move(connection));
+    });
+    EXPECT_TRUE(listener.ok()) << listener.status().ToString();
+    if (listener.ok()) listener_ = std::move(*listener);
+  }
+  HostPort address() const { return {.host = "127.0.0.1", .port = listener_ ? listener_->port() : uint16_t(0)}; }
+
+  static void Respond(const std::shared_ptr<Connection>& connection, const Frame& request, const proto::Response& response) {
+    Frame frame;
+    frame.header.kind = proto::FrameKind::kResponse;
+    frame.header.opcode = request.header.opcode;
+    frame.header.request_id = request.header.request_id;
+    frame.body = proto::Serialize(response);
+    connection->Send(std::move(frame));
+  }
+
+ private:
+  struct Sink : FrameSink {
+    Sink(ScriptedServer& server, std::shared_ptr<Connection> connection)
+        : server(server), connection(std::move(connection)) {}
+    void OnFrame(Frame frame) override {
+      auto request = proto::DecodeRequest(frame.header, {reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()});
+      if (!request.ok()) return;
+      if (request->has_ping()) {
+        proto::Response pong;
+        pong.mutable_ping();
+        Respond(connection, frame, pong);
+        if (server.on_ping_) server.on_ping_(connection, frame);
+        return;
+      }
+      (request->has_hello() ? server.on_hello_ : server.on_request_)(connection, frame);
+    }
+    void OnClose(const std::string&) override {}
+    ScriptedServer& server;
+    std::shared_ptr<Connection> connection;
+  };
+
+  const Handler on_hello_, on_request_, on_ping_;
+  std::unique_ptr<Listener> listener_;
+};
+
+proto::Response HelloOk() {
+  proto::Response response;
+  response.mutable_hello();
+  return response;
+}
+
+proto::Request GetAttr() {
+  proto::Request request;
+  request.mutable_get_attr()->set_node(1);
+  return request;
+}
+
+TransportOptions Options(std::vector<HostPort> servers) {
+  TransportOptions options{.servers = std::move(servers), .connect_timeout_ms = 2000, .give_up_ms = 1000,
+                           .ping_interval_ms = 50, .backoff_max_ms = 50, .hello_timeout_ms = 2000};
+  options.hello.mutable_hello()->set_volume("v");
+  return options;
+}
+
+// A server that answers pings but holds a change it cannot get replicated (an old primary cut off
+// from its backups) for longer than give_up, then lets go of the connection: the request has
+// waited past its give-up time, yet is sent to the next server, slow to answer as it may be.
+TEST(ClientTransportTest, RequestHeldLongByALostServerIsStillSentToTheNext) {
+  constexpr auto kHeld = std::chrono::milliseconds(1200);  // longer than give_up (Options)
+  std::mutex mutex;
+  std::optional<Clock::time_point> held_since;
+  bool let_go = false;
+  ScriptedServer old_primary(
+      [&](const std::shared_ptr<Connection>& connection, const Frame& hello) {
+        std::lock_guard lock(mutex);
+        ScriptedServer::Respond(connection, hello,
+                                let_go ? proto::ErrorResponse(Status(Code::kNotPrimary, "not primary")) : HelloOk());
+      },
+      [&](const std::shared_ptr<Connection>&, const Frame&) {
+        std::lock_guard lock(mutex);
+        held_since = Clock::now();
+      },
+      [&](const std::shared_ptr<Connection>& connection, const Frame&) {  // the client's pings measure the hold
+        std::lock_guard lock(mutex);
+        if (let_go || !held_since || Clock::now() - *held_since < kHeld) return;
+        let_go = true;
+        connection->Close("no longer the primary");
+      });
+  std::vector<std::jthread> slow_answers;
+  ScriptedServer new_primary(
+      [&](const std::shared_ptr<Connection>& connection, const Frame& hello) {
+        // Its answer comes after a few of the client's heartbeats (every 100 ms): the client is
+        // without a server meanwhile, the request unsent and long past its give-up time.
+        slow_answers.emplace_back([connection, hello] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          ScriptedServer::Respond(connection, hello, HelloOk());
+        });
+      },
+      [&](const std::shared_ptr<Connection>& connection, const Frame& request) {
+        proto::Response response;
+        response.mutable_get_attr()->mutable_attr()->set_ino(7);
+        ScriptedServer::Respond(connection, request, response);
+      });
+  auto transport = ClientTransport::Connect(Options({old_primary.address(), new_primary.address()}));
+  ASSERT_TRUE(transport.ok()) << transport.status().ToString();
+  auto reply = (*transport)->CallSync(GetAttr(), nullptr, /*retry_safe=*/true);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->response.get_attr().attr().ino(), 7u);
+  std::lock_guard lock(mutex);
+  EXPECT_TRUE(let_go);
+}
+
+// The same drop with a request that may not be sent twice (a create): it fails at once.
+TEST(ClientTransportTest, RequestNotSafeToResendFailsWhenItsConnectionDrops) {
+  ScriptedServer server(
+      [&](const std::shared_ptr<Connection>& connection, const Frame& hello) {
+        ScriptedServer::Respond(connection, hello, HelloOk());
+      },
+      [&](const std::shared_ptr<Connection>& connection, const Frame&) { connection->Close("gone"); });
+  auto transport = ClientTransport::Connect(Options({server.address()}));
+  ASSERT_TRUE(transport.ok()) << transport.status().ToString();
+  auto reply = (*transport)->CallSync(GetAttr(), nullptr, /*retry_safe=*/false);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace shoal::net
