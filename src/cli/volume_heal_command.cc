@@ -47,7 +47,10 @@ void PrintInfo(const proto::VolumeStatusResponse& status) {
     if (!json["bytes_left"].is_null()) left += ", " + Bytes(json["bytes_left"].get<uint64_t>());
     rows.push_back({name, brick.state() == "in-sync" || brick.state() == "primary" ? brick.state() + " (healed)"
                                                                                    : brick.state() + ", heal " + heal.state(),
-                    healing ? std::to_string(heal.pass()) : "-", left,
+                    !healing                      ? "-"
+                    : heal.compares() == "missed" ? fmt::format("{} (missed {})", heal.pass(), heal.missed())
+                                                  : std::to_string(heal.pass()),
+                    left,
                     fmt::format("{} copied, {} removed", heal.copied(), heal.removed()), Bytes(heal.bytes()),
                     healing && json.contains("entries_per_s")
                         ? fmt::format("{:.0f} entries/s", json["entries_per_s"].get<double>())
@@ -75,12 +78,13 @@ void AddVolumeHealCommand(CLI::App& volume, const Globals& globals, Outcome& out
       "heal", "heal a replicated volume's bricks now (they also heal by themselves), compare everything (full), or "
               "show how the heal goes (info)");
   heal->add_option("name", args->name, "the volume")->required();
-  heal->add_option("what", args->what, "info: show the heal; full: compare every file's content too")
+  heal->add_option("what", args->what, "info: show the heal; full: compare the whole tree and every file's content, not only what the "
+                   "primary recorded that the brick missed")
       ->check(CLI::IsMember({"info", "full"}));
   heal->add_flag("--json", args->json,
                  "with info: print JSON {name, epoch, bricks: [{server, path, state, heal: {state, reason, pass, "
                  "entries, entries_total, entries_left, file_bytes, bytes_total, bytes_left, copied, removed, bytes, dirty, "
-                 "restarts, seconds, entries_per_s, file_bytes_per_s, eta_s} "
+                 "restarts, compares, missed, directories, seconds, entries_per_s, file_bytes_per_s, eta_s} "
                  "or null}]}");
   heal->callback([args, &globals, &outcome] {
     if (args->what == "info") {

@@ -69,17 +69,19 @@ nlohmann::json HealJson(const proto::HealProgress& heal) {
                         {"copied", heal.copied()},       {"removed", heal.removed()},   {"bytes", heal.bytes()},
                         {"dirty", heal.dirty()},         {"restarts", heal.restarts()}, {"entries_left", nullptr},
                         {"bytes_left", nullptr},         {"eta_s", nullptr},
-                        {"started_unix_ms", heal.started_unix_ms()}};
+                        {"started_unix_ms", heal.started_unix_ms()}, {"compares", heal.compares()},
+                        {"missed", heal.missed()},       {"directories", heal.directories()}};
   if (heal.state() != "healing") return out;
   out["seconds"] = seconds;
   const double rate = seconds > 0 ? heal.entries() / seconds : 0;
   const double byte_rate = seconds > 0 ? heal.file_bytes() / seconds : 0;
   out["entries_per_s"] = rate;
   out["file_bytes_per_s"] = byte_rate;
-  if (heal.pass() == 1 && heal.entries_total() >= heal.entries()) {
-    // The first pass looks at the whole tree: what is left of it, by count and by size; the
+  if (heal.pass() == 1) {
+    // The first pass looks at the whole tree, or at what the brick missed: what is left of it, by
+    // count and by size (an estimate for what it missed: the directories compared hold more); the
     // slower of the two says when it ends.
-    const uint64_t left = heal.entries_total() - heal.entries();
+    const uint64_t left = heal.entries_total() > heal.entries() ? heal.entries_total() - heal.entries() : 0;
     const uint64_t bytes_left = heal.bytes_total() > heal.file_bytes() ? heal.bytes_total() - heal.file_bytes() : 0;
     out["entries_left"] = left;
     out["bytes_left"] = bytes_left;

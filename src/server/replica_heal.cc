@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <google/protobuf/descriptor.h>
 #include <spdlog/spdlog.h>
 
 #include "server/replica_role.h"
@@ -34,25 +33,6 @@ constexpr auto kHoldWait = std::chrono::seconds(10);
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The nodes a forwarded change touched: those it names (node, parent, new_parent of its request),
-// those it created and those whose times it set (which include a written file's).
-void AddTouched(const proto::ReplicateRequest& forward, std::unordered_set<uint64_t>& dirty) {
-  for (const proto::NodeTimes& times : forward.times()) dirty.insert(times.node());
-  if (forward.node_id() != 0) dirty.insert(forward.node_id());
-  if (forward.node() != 0) dirty.insert(forward.node());
-  const proto::Request& request = forward.request();
-  const auto* op = proto::Request::descriptor()->FindFieldByNumber(request.op_case());
-  if (op == nullptr || op->message_type() == nullptr) return;
-  const google::protobuf::Message& message = request.GetReflection()->GetMessage(request, op);
-  const auto* descriptor = message.GetDescriptor();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const auto* field = descriptor->field(i);
-    if (field->type() != google::protobuf::FieldDescriptor::TYPE_UINT64 || field->is_repeated()) continue;
-    if (field->name() != "node" && field->name() != "parent" && field->name() != "new_parent") continue;
-    if (uint64_t node = message.GetReflection()->GetUInt64(message, field); node != 0) dirty.insert(node);
-  }
 }
 
 }  // namespace
@@ -102,7 +82,8 @@ struct ReplicaRole::Heal {
   }
 };
 
-void ReplicaRole::NoteDirty(const proto::ReplicateRequest& forward) {
+void ReplicaRole::NoteDirty(uint64_t lsn, const proto::ReplicateRequest& forward) {
+  missed_.Note(lsn, forward);
   for (auto& [brick, heal] : heals_) {
     std::lock_guard lock(heal->mutex);
     if (heal->tracking) AddTouched(forward, heal->dirty);
@@ -220,8 +201,15 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     }
   } published{*heal};
   const auto started = Clock::now();
+  // What the brick missed, if this primary knows all of it and the brick still holds everything
+  // it applied before (its machine did not restart without syncing it): the first pass compares
+  // only that. Taken with the tracking of new changes begun, in the volume's order.
+  std::optional<std::unordered_set<uint64_t>> missed;
   {
+    std::lock_guard role_lock(mutex_);
     std::lock_guard lock(heal->mutex);
+    const proto::BrickRef ref = BrickOfLocked(heal->brick);
+    if (!full && !(*target)->hello().unsynced_loss()) missed = missed_.Missed(heal->brick, ref.server() + ":" + ref.path());
     heal->targets = lanes;
     heal->tracking = true;
     heal->dirty.clear();
@@ -230,10 +218,13 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     heal->progress.set_state("healing");
     heal->progress.set_pass(1);
     heal->progress.set_started_unix_ms(NowUnixMs());
+    heal->progress.set_compares(missed ? "missed" : "everything");
+    if (missed) heal->progress.set_missed(missed->size());
   }
-  spdlog::info("heal.started volume={} brick={} server={} full={}", volume_.name(), heal->brick, server, full);
+  spdlog::info("heal.started volume={} brick={} server={} full={} compares={} missed={}", volume_.name(), heal->brick,
+               server, full, missed ? "missed" : "everything", missed ? missed->size() : 0);
   TreeSync sync(served_.brick(), lanes, heal->stop);
-  const TreeSize total = CountEntries(served_.brick());
+  const TreeSize total = missed ? SizeOf(served_.brick(), *missed) : CountEntries(served_.brick());
   {
     std::lock_guard lock(heal->mutex);
     heal->sync = &sync;
@@ -246,7 +237,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     return std::stoull(VolumeOptionValue(options, "heal-bandwidth")) << 20;  // validated when set
   };
   sync.set_bytes_per_second(bandwidth());
-  Status status = sync.Pass(nullptr, full);
+  Status status = sync.Pass(missed ? &*missed : nullptr, full);
   for (uint32_t pass = 2; status.ok(); ++pass) {
     size_t dirty;
     {
@@ -335,6 +326,7 @@ Status ReplicaRole::FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport&
   {
     std::lock_guard lock(mutex_);
     backups_[heal.brick] = std::move(backup);
+    missed_.Forget(heal.brick);
   }
   spdlog::warn("heal.joined volume={} brick={} epoch={} in_sync=[{}] changes_held_ms={}", volume_.name(), heal.brick,
                joined->set.epoch(), fmt::join(joined->set.in_sync(), ","),

@@ -400,7 +400,12 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
     role_->applied_.set_lsn(++role_->lsn_);
     *forward.mutable_position() = role_->applied_;
     for (auto& [brick, backup] : role_->backups_) backups.push_back(backup);
-    role_->NoteDirty(forward);
+    role_->NoteDirty(role_->lsn_, forward);
+  }
+  const uint64_t lsn = forward.position().lsn();
+  for (const auto& backup : backups) {
+    std::lock_guard lock(backup->unconfirmed->mutex);
+    backup->unconfirmed->lsns.insert(lsn);
   }
   fan_out_ = std::make_shared<FanOut>();
   for (const auto& backup : backups) fan_out_->sent.push_back(backup->brick);
@@ -417,7 +422,8 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
       continue;
     }
     backup->transport->Call(request, trailer, /*retry_safe=*/false,
-                            [fan_out = fan_out_, brick = backup->brick, expected](Result<net::Reply> reply) {
+                            [fan_out = fan_out_, brick = backup->brick, expected, lsn,
+                             unconfirmed = backup->unconfirmed](Result<net::Reply> reply) {
                               std::string failure;
                               if (!reply.ok()) {
                                 failure = reply.status().ToString();
@@ -427,6 +433,10 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
                                          applied.status() != expected) {
                                 failure = fmt::format("it answered \"{}\" where the primary had status {}",
                                                       proto::StatusOf(applied).ToString(), expected);
+                              }
+                              if (failure.empty()) {
+                                std::lock_guard lock(unconfirmed->mutex);
+                                unconfirmed->lsns.erase(lsn);
                               }
                               std::lock_guard lock(fan_out->mutex);
                               if (!failure.empty()) fan_out->failed[brick] = failure;
@@ -501,7 +511,16 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
       std::lock_guard lock(mutex_);
       entry_ = *changed;
       for (const auto& [brick, why] : bricks) {
+        missed_.Forget(brick);
         if (auto it = backups_.find(brick); it != backups_.end()) {
+          // It applied, in order, every change before the oldest it did not confirm.
+          uint64_t first_missed = lsn_ + 1;
+          {
+            std::lock_guard unconfirmed(it->second->unconfirmed->mutex);
+            if (!it->second->unconfirmed->lsns.empty()) first_missed = *it->second->unconfirmed->lsns.begin();
+          }
+          const proto::BrickRef ref = BrickOfLocked(brick);
+          missed_.Depart(brick, ref.server() + ":" + ref.path(), first_missed);
           dropped.push_back(it->second);
           backups_.erase(it);
         }
@@ -743,6 +762,7 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
     backups_ = std::move(backups);
     state_ = State::kPrimary;
     lsn_ = 0;
+    missed_.Clear();  // what the bricks out of sync missed under the last primary is not known here
   }
   if (!failed.empty() && !RemoveFromInSync(std::move(failed)).ok()) {
     Demote("it could not take unreachable backups out of the in-sync set");
@@ -779,6 +799,7 @@ void ReplicaRole::Demote(const std::string& reason) {
     state_ = State::kStarting;  // the next poll says whether it is still in sync
     backups.swap(backups_);
     lease_ = 0;
+    missed_.Clear();
   }
   lease_renewed_.notify_all();
   StopHeals(/*join=*/false);

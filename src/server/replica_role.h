@@ -44,6 +44,7 @@
 #include "coord/etcd_client.h"
 #include "net/client_transport.h"
 #include "proto/shoal.pb.h"
+#include "server/missed_record.h"
 #include "server/replica_set.h"
 #include "server/reply_cache.h"
 
@@ -151,10 +152,17 @@ class ReplicaRole {
 
  private:
   struct Heal;
+  // The changes forwarded to a backup that it has not confirmed (applied with the primary's
+  // result): a backup that leaves the in-sync set missed everything from the oldest on.
+  struct Unconfirmed {
+    std::mutex mutex;
+    std::set<uint64_t> lsns;  // guarded by mutex
+  };
   struct Backup {
     uint32_t brick = 0;
     std::unique_ptr<net::ClientTransport> transport;
     uint64_t generation = 0;  // of the connection the role was set up on: any reconnect means missed changes
+    std::shared_ptr<Unconfirmed> unconfirmed = std::make_shared<Unconfirmed>();
   };
   using Clock = std::chrono::steady_clock;
 
@@ -182,8 +190,9 @@ class ReplicaRole {
   Status FinishHeal(Heal& heal, TreeSync& sync, net::ClientTransport& target);
   // Tells every heal to stop; `join`: and waits for their threads (not under mutex_).
   void StopHeals(bool join);
-  // Records the nodes a change touched in every heal running (under mutex_, in the volume's order).
-  void NoteDirty(const proto::ReplicateRequest& forward);
+  // Records the nodes a change touched in every heal running and in missed_ (under mutex_, in the
+  // volume's order).
+  void NoteDirty(uint64_t lsn, const proto::ReplicateRequest& forward);
   // If this server's etcd member leads the cluster, hands the leadership to another member.
   void MoveEtcdLeaderAway(coord::EtcdClient& etcd, const std::set<std::string>& to);
   void Observe(const ReplicaSetEntry& entry);
@@ -234,9 +243,10 @@ class ReplicaRole {
   std::deque<LogEntry> log_;  // the last changes applied as a backup, oldest first
   size_t log_bytes_ = 0;
   std::map<uint32_t, std::shared_ptr<Heal>> heals_;  // the primary's, by brick
+  MissedRecord missed_;  // the primary's: what the bricks that left the in-sync set under it missed
   int healers_ = 0;  // heal connections to this brick (it shows as "healing")
-  std::optional<Clock::time_point> vacant_since_;
-  Clock::time_point next_follow_{};  // role thread only: when the primary next reads the record  // role thread only: when no one held the role
+  std::optional<Clock::time_point> vacant_since_;  // role thread only: when no one held the role
+  Clock::time_point next_follow_{};  // role thread only: when the primary next reads the record
   std::atomic<bool> primary_lost_{false};
   int changes_in_flight_ = 0;   // begun and not yet answered
   bool resigning_ = false;      // a planned stop: no change begins

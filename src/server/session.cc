@@ -274,6 +274,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
   if (role) {
     *out->mutable_replica_set() = role->replica_set();
     *out->mutable_applied() = role->applied();
+    if (hello.role() == proto::ROLE_HEAL) out->set_unsynced_loss(brick->unsynced_loss());
   }
   JoinCacheTracking(hello, *out);
   return {.response = std::move(response)};

@@ -256,6 +256,7 @@ Session::Answer Session::HandleHeal(const proto::Request& request, const net::Bu
     case proto::Request::kHealDone:
       // What the heal wrote must survive a crash before the brick counts as in sync.
       done = brick.SyncAll();
+      if (done.ok()) done = brick.ClearUnsyncedLoss();
       if (done.ok()) role_->Healed(request.heal_done().position());
       response.mutable_heal_done();
       break;

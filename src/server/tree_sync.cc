@@ -74,6 +74,17 @@ TreeSize CountEntries(storage::Brick& brick) {
   return size;
 }
 
+TreeSize SizeOf(storage::Brick& brick, const std::unordered_set<uint64_t>& nodes) {
+  TreeSize size;
+  for (uint64_t node : nodes) {
+    auto attr = brick.GetAttr(node);
+    if (!attr.ok()) continue;  // removed since
+    ++size.entries;
+    if (S_ISREG(attr->mode())) size.file_bytes += attr->size();
+  }
+  return size;
+}
+
 TreeSync::~TreeSync() { (void)Drain(); }
 
 Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {

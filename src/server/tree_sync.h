@@ -41,6 +41,8 @@ struct TreeSize {
   uint64_t file_bytes = 0;  // sizes of its regular files
 };
 TreeSize CountEntries(storage::Brick& brick);
+// The same for the nodes `nodes` that the brick holds (what a brick missed: MissedRecord).
+TreeSize SizeOf(storage::Brick& brick, const std::unordered_set<uint64_t>& nodes);
 
 class TreeSync {
  public:

@@ -21,6 +21,9 @@ namespace {
 // Marks a brick as in use; holds the boot id so that a restart can tell a crashed process (the
 // index is intact in the page cache) from a crashed machine (the unsynced index must go).
 constexpr const char* kRunningFile = "running";
+// Present from a start after the machine restarted without a clean stop until the next heal:
+// what the brick applied before may be lost (brick.h, unsynced_loss).
+constexpr const char* kUnsyncedLossFile = "unsynced-loss";
 
 std::string BootId() {
   std::ifstream in("/proc/sys/kernel/random/boot_id");
@@ -132,6 +135,7 @@ Result<std::unique_ptr<Brick>> Brick::Open(const BrickOptions& options) {
                  options.path);
     ::unlink((index_dir + "/data.mdb").c_str());
     ::unlink((index_dir + "/lock.mdb").c_str());
+    std::ofstream(state + "/" + kUnsyncedLossFile) << boot_id << "\n";
   }
   {
     std::ofstream out(running, std::ios::trunc);
@@ -167,6 +171,17 @@ Brick::~Brick() {
 }
 
 Status Brick::Sync() { return index_->Sync(); }
+
+bool Brick::unsynced_loss() const {
+  struct stat st;
+  return ::stat((options_.path + "/" + std::string(kStateDirName) + "/" + kUnsyncedLossFile).c_str(), &st) == 0;
+}
+
+Status Brick::ClearUnsyncedLoss() {
+  const std::string marker = options_.path + "/" + std::string(kStateDirName) + "/" + kUnsyncedLossFile;
+  if (::unlink(marker.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "removing " + marker);
+  return Status::Ok();
+}
 
 Result<NodeId> Brick::ReadId(const std::string& path, bool follow) {
   uint64_t id = 0;

@@ -130,6 +130,12 @@ class Brick {
   Status HealWrite(NodeId node, uint64_t offset, std::string_view data, uint64_t size);
   // Puts everything written to the brick's file system on stable storage (syncfs) and the index too.
   Status SyncAll();
+  // Whether changes this brick applied may have been lost: its server started after the machine
+  // restarted without a clean stop (the page cache went with it), and no heal has completed since.
+  // A heal that relies on what the brick applied before must compare everything instead.
+  bool unsynced_loss() const;
+  // A heal made the brick whole and synced it.
+  Status ClearUnsyncedLoss();
 
   // Checks the index against the tree (brick_scrub.cc): adds what it misses, drops entries whose
   // object is gone, and makes the id allocator pass every id in the tree. Objects without an id

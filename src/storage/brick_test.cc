@@ -316,6 +316,26 @@ TEST_F(BrickTest, IndexIsDiscardedAfterAMachineCrash) {
   EXPECT_EQ(by_id.status().code(), Code::kStale);
 }
 
+// What a brick applied survives its server's crash, but not its machine's: then it may have lost
+// changes, and says so (a heal compares everything) until a heal clears it, across restarts.
+TEST_F(BrickTest, UnsyncedLossIsReportedAfterAMachineCrashUntilCleared) {
+  EXPECT_FALSE(brick_->unsynced_loss());
+  brick_.reset();
+  ASSERT_NO_FATAL_FAILURE(WriteRunningFile(path_, CurrentBootId()));  // the server crashed
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_FALSE(brick_->unsynced_loss());
+  brick_.reset();
+  ASSERT_NO_FATAL_FAILURE(WriteRunningFile(path_, "00000000-0000-0000-0000-000000000000"));  // the machine
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_TRUE(brick_->unsynced_loss());
+  brick_.reset();
+  ASSERT_NO_FATAL_FAILURE(WriteRunningFile(path_, CurrentBootId()));  // then the server, before a heal
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_TRUE(brick_->unsynced_loss());
+  ASSERT_TRUE(brick_->ClearUnsyncedLoss().ok());
+  EXPECT_FALSE(brick_->unsynced_loss());
+}
+
 TEST_F(BrickTest, LookupsByNameWorkAfterTheIndexIsDiscarded) {
   proto::Attr dir = Mkdir(kRootNode, "d");
   proto::Attr file = MakeFile(dir.ino(), "f");
