@@ -3,7 +3,8 @@
 #
 # How long a server that was down takes to be healed once it is back, on a replica 3 volume, and
 # whether every copy is then identical. The same workload as the reference gluster-heal.sh:
-#   1. create 500 base files of 4 KiB random data under MOUNT/healtest/base
+#   1. create NBASE (500) base files of 4 KiB random data under MOUNT/healtest/base (in BASEDIRS
+#      subdirectories of it if BASEDIRS is set)
 #   2. take one server down:
 #        shoal     a server whose brick is a backup, not the primary (`shoal volume status wp
 #                  --json`; of the backups the highest-numbered, s3 unless s3 is the primary):
@@ -28,7 +29,10 @@
 #             take it down at the end; without it the pool must be up and mounted already (for
 #             shoal: a replica 3 volume, SHOAL_REPLICA=3 bench/shoal-up.sh).
 #
-# Environment: NNEW (new files, default 2000), NMOD (modified base files, default 100), TIMEOUT
+# Environment: NNEW (new files, default 2000), NMOD (modified base files, default 100), NBASE
+# (base files, default 500), BASEDIRS (directories for them, default 0: all in base/), FULL=1
+# (shoal: `volume heal wp full` while the server is down, so that its heal compares the whole
+# tree instead of only where it missed changes), TIMEOUT
 # (s to wait for the heal, default 900), POLL (gluster: index or healinfo, default index).
 #
 # Results in $OUT_BASE/heal-<system>-<timestamp>/: result.txt, heal-poll.txt (one line per poll),
@@ -48,6 +52,9 @@ SYSTEM=${1:-}
 case $SYSTEM in shoal | gluster) ;; -h | --help | *) usage ;; esac
 NNEW=${NNEW:-2000}
 NMOD=${NMOD:-100}
+NBASE=${NBASE:-500}
+BASEDIRS=${BASEDIRS:-0}
+FULL=${FULL:-0}
 TIMEOUT=${TIMEOUT:-900}
 POLL=${POLL:-index}
 need_root
@@ -267,18 +274,20 @@ fi
 T=$MNT/healtest
 rm -rf "$T"
 mkdir -p "$T/base" || die "mkdir $T/base failed"
-"$PY" - "$T/base" 500 <<'EOF' || die "creating the base files failed"
+"$PY" - "$T/base" "$NBASE" "$BASEDIRS" <<'EOF' || die "creating the base files failed"
 import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
+d, n, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
-    with open(os.path.join(d, "b%04d" % i), "wb") as f:
+    sub = os.path.join(d, "d%03d" % (i % dirs)) if dirs else d
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "b%04d" % i), "wb") as f:
         f.write(os.urandom(4096))
 EOF
 sync
 if [ "$SYSTEM" = gluster ]; then
-    note "500 base files created; heal pending before: $(gl_heal_pending)"
+    note "$NBASE base files created; heal pending before: $(gl_heal_pending)"
 else
-    note "500 base files created"
+    note "$NBASE base files created"
 fi
 
 # ---------------------------------------------------------------- 2. down
@@ -302,16 +311,17 @@ fi
 
 # ---------------------------------------------------------------- 3. degraded workload
 t=$(now)
-timeout "$TIMEOUT" "$PY" - "$T" "$NNEW" "$NMOD" "$DOWN_NAME" <<'EOF' || die "the workload failed while $DOWN_NAME was down"
+timeout "$TIMEOUT" "$PY" - "$T" "$NNEW" "$NMOD" "$DOWN_NAME" "$NBASE" "$BASEDIRS" <<'EOF' || die "the workload failed while $DOWN_NAME was down"
 import os, sys
 t, nnew, nmod, down = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+nbase, dirs = int(sys.argv[5]), int(sys.argv[6])
 for d in range(20):
     os.makedirs(os.path.join(t, "new", "d%02d" % d), exist_ok=True)
 for i in range(nnew):
     with open(os.path.join(t, "new", "d%02d" % (i % 20), "n%05d" % i), "wb") as f:
         f.write(os.urandom(4096))
-for i in range(0, 500, 500 // nmod)[:nmod]:
-    p = os.path.join(t, "base", "b%04d" % i)
+for i in range(0, nbase, nbase // nmod)[:nmod] if nmod else []:
+    p = os.path.join(t, "base", "d%03d" % (i % dirs) if dirs else "", "b%04d" % i)
     with open(p, "r+b") as f:
         f.write(os.urandom(4096))
     with open(p, "ab") as f:
@@ -321,6 +331,11 @@ W=$(el "$t")
 sync
 CHANGED=$((NNEW * 4096 + NMOD * (4096 + 27)))
 note "degraded workload (create $NNEW + modify $NMOD, $CHANGED bytes of file data) took ${W}s"
+
+if [ "$SYSTEM" = shoal ] && [ "$FULL" = 1 ]; then
+    "$SHOAL_CLI" --server "$P_SERVER" volume heal "$SHOAL_VOL" full > "$OUT/heal-full.txt" 2>&1 \
+        && note "asked for a full heal (volume heal $SHOAL_VOL full)" || warn "volume heal full failed: $(cat "$OUT/heal-full.txt")"
+fi
 
 # ---------------------------------------------------------------- 4. back, heal
 note "== $DOWN_NAME back up"
@@ -371,10 +386,11 @@ polls.close()
 json.dump(last, open(out + "/volume-status-after.json", "w"), indent=1)
 h = next((b.get("heal") for b in (last or {}).get("bricks", []) if b["server"] == target), None) or {}
 rs = (last or {}).get("replica_set") or {}
-print("heal_s=%s heal_seen_s=%s heal_state=%s passes=%s entries=%s copied=%s removed=%s heal_bytes=%s epoch=%s in_sync=%d"
+print("heal_s=%s heal_seen_s=%s heal_state=%s passes=%s compares=%s directories=%s entries=%s copied=%s removed=%s "
+      "heal_bytes=%s epoch=%s in_sync=%d"
       % ("TIMEOUT" if timed_out else "%.3f" % el, "%.3f" % first_healing if first_healing is not None else "never",
-         h.get("state"), h.get("pass"), h.get("entries"), h.get("copied"), h.get("removed"), h.get("bytes"),
-         rs.get("epoch"), len(rs.get("in_sync", []))))
+         h.get("state"), h.get("pass"), h.get("compares"), h.get("directories"), h.get("entries"), h.get("copied"),
+         h.get("removed"), h.get("bytes"), rs.get("epoch"), len(rs.get("in_sync", []))))
 EOF
 )
     H=$(echo "$HEAL_LINE" | sed -n 's/^heal_s=\([^ ]*\).*/\1/p')
@@ -434,8 +450,8 @@ for i in 1 2 3; do
     if cmp -s "$OUT/md5-s$i.txt" "$OUT/md5-mount.txt"; then v=identical; else v=DIFFERENT; VERIFIED=DIFFERENT; fi
     note "brick s$i ($b): $(wc -l < "$OUT/md5-s$i.txt") files, md5 list vs mount: $v"
 done
-note "mount: $FILES files (expected $((500 + NNEW)))"
-[ "$FILES" = $((500 + NNEW)) ] || VERIFIED=DIFFERENT
+note "mount: $FILES files (expected $((NBASE + NNEW)))"
+[ "$FILES" = $((NBASE + NNEW)) ] || VERIFIED=DIFFERENT
 
 LINE="system=$SYSTEM ${HEAL_LINE} files=$FILES verified=$VERIFIED bytes_changed=$CHANGED degraded_workload_s=$W down=$DOWN_NAME"
 if [ "$SYSTEM" = shoal ]; then
