@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -78,6 +79,18 @@ std::string ReachableHost(const std::string& listen_host) {
   return host;
 }
 
+// A server holds a descriptor for every file clients have open and caches more for recent nodes
+// (storage/brick.h): it takes all the open files its hard limit allows, as etcd and nginx do.
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  spdlog::info("shoald.open_files limit={}", limit.rlim_cur);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,6 +120,7 @@ int main(int argc, char** argv) {
 
   shoal::SetUpLogging({.program = "shoald", .file = options.log_file, .level = options.log_level});
   ::umask(0);  // modes of new objects are exactly what the client asked for
+  RaiseOpenFileLimit();  // before any brick opens: their caches are sized from it
 
   // Signals are taken by sigwait below, never delivered to a worker thread.
   sigset_t stop_signals;

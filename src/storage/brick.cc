@@ -2,18 +2,20 @@
 // brick_namespace.cc, xattrs and statfs in brick_xattr.cc.
 #include "storage/brick.h"
 
-#include "common/clock.h"
-
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "common/clock.h"
 
 namespace shoal::storage {
 namespace {
@@ -102,13 +104,20 @@ Status CheckName(NodeId parent, std::string_view name) {
   return Status::Ok();
 }
 
+size_t NodeCacheEntriesForLimit() {
+  constexpr size_t kEntriesMax = 1 << 16;
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kEntriesMax;
+  return std::clamp<size_t>(limit.rlim_cur / 4, 16, kEntriesMax);
+}
+
 Brick::Brick(BrickOptions options, UniqueFd root_fd, std::unique_ptr<NodeIndex> index,
              std::unique_ptr<IdAllocator> ids)
     : options_(std::move(options)),
       root_fd_(std::move(root_fd)),
       index_(std::move(index)),
       ids_(std::move(ids)),
-      cache_(options_.node_cache_entries_max) {}
+      cache_(options_.node_cache_entries_max > 0 ? options_.node_cache_entries_max : NodeCacheEntriesForLimit()) {}
 
 Result<std::unique_ptr<Brick>> Brick::Open(const BrickOptions& options) {
   struct stat st;

@@ -38,8 +38,15 @@ inline constexpr const char* kIdXattr = "trusted.shoal.id";
 
 struct BrickOptions {
   std::string path;                     // the brick directory; must exist
-  size_t node_cache_entries_max = 1 << 16;  // open O_PATH descriptors kept for recent nodes
+  // Open O_PATH descriptors kept for recent nodes; 0: NodeCacheEntriesForLimit().
+  size_t node_cache_entries_max = 0;
 };
+
+// How many node descriptors a brick keeps by default: a quarter of the process's open-file limit
+// (RLIMIT_NOFILE, as it is now), at most 65,536. The rest is for the files clients have open, their
+// connections, and the server's other bricks; a cache that outgrew the limit would make every
+// further open or create fail with EMFILE.
+size_t NodeCacheEntriesForLimit();
 
 // Builds the Attr a client sees from the brick's stat of node `node`.
 proto::Attr AttrFromStat(NodeId node, const struct stat& st);

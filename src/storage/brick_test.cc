@@ -5,6 +5,7 @@
 #include "storage/brick.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +288,27 @@ TEST_F(BrickTest, NodesAreFoundByIdThroughTheIndexWhenTheCacheIsTiny) {
     auto found_b = brick_->GetAttr(b.ino());
     ASSERT_TRUE(found_b.ok()) << found_b.status().ToString();
     EXPECT_EQ(found_b->ino(), b.ino());
+  }
+}
+
+// The node cache is sized from the open-file limit: a brick with more nodes than the limit allows
+// descriptors still opens and creates (it once failed with EMFILE past ~20,000 files).
+TEST_F(BrickTest, NodeCacheStaysWithinTheOpenFileLimit) {
+  struct Restore {
+    struct rlimit saved;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  } restore;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &restore.saved), 0);
+  struct rlimit low = restore.saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  EXPECT_EQ(NodeCacheEntriesForLimit(), 64u);
+  ASSERT_NO_FATAL_FAILURE(Reopen(0));  // 0: from the limit
+  std::vector<uint64_t> nodes;
+  for (int i = 0; i < 600 && !HasFailure(); ++i) nodes.push_back(MakeFile(kRootNode, "f" + std::to_string(i)).ino());
+  for (uint64_t node : nodes) {
+    auto attr = brick_->GetAttr(node);
+    ASSERT_TRUE(attr.ok()) << attr.status().ToString();
   }
 }
 

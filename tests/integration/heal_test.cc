@@ -337,7 +337,9 @@ TEST_F(HealTest, ReplaceBrickFillsTheNewBrickByAHeal) {
   ASSERT_TRUE(WaitForInSync(away_)) << Status().dump();
   nlohmann::json status = Status();
   for (const auto& brick : status["bricks"])
-    if (brick["server"] == Name(away_)) EXPECT_EQ(brick["path"], fresh) << status.dump();
+    if (brick["server"] == Name(away_)) {
+      EXPECT_EQ(brick["path"], fresh) << status.dump();
+    }
   EXPECT_EQ(HealOf(away_)["compares"], "everything");  // a new brick: nothing of it is known
   { std::ofstream(m_ + "/after") << "written after the replace"; }
   EXPECT_EQ(ReadFile(fresh + "/after"), "written after the replace");
@@ -372,7 +374,9 @@ TEST_F(HealTest, ScrubChecksEveryBrickAndNamesStrayObjects) {
     const bool stray = brick["server"] == Name(away_);
     EXPECT_EQ(brick["objects"], stray ? 21 : 20) << brick.dump();
     EXPECT_EQ(brick["without_id"], stray ? 1 : 0) << brick.dump();
-    if (stray) EXPECT_THAT(brick["examples"].dump(), HasSubstr("stray"));
+    if (stray) {
+      EXPECT_THAT(brick["examples"].dump(), HasSubstr("stray"));
+    }
   }
   CommandResult text = Shoal(1, {"volume", "scrub", "www"});
   EXPECT_EQ(text.exit_code, 0) << text.err;

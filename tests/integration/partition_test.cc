@@ -206,7 +206,9 @@ TEST_F(PartitionTest, OldPrimaryCutOffWithItsClientLosesOnlyWhatItNeverAcknowled
             << ::testing::PrintToString(a.errors()) << "\n";
   ExpectAcknowledgedWrites(outside->path() + "/a", a.acknowledged());
   // Sent again by its client to the new primary once the network was back, or failed; never half.
-  if (probe_written) EXPECT_EQ(ReadFile(outside->path() + "/" + probe), probe_text);
+  if (probe_written) {
+    EXPECT_EQ(ReadFile(outside->path() + "/" + probe), probe_text);
+  }
   ExpectAcknowledgedWrites(outside->path() + "/b", b.acknowledged());
   EXPECT_EQ(States()[next], "primary");
   ExpectConverged();
