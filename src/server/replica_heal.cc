@@ -47,7 +47,7 @@ struct ReplicaRole::Heal {
   uint64_t last_sum = 0;               // the pass's counters when they last grew
   Clock::time_point last_progress{};   // and when
   Clock::time_point next_try{};
-  bool full = false;         // the next heal compares every file's content
+  bool full = false;         // the next heal compares the whole tree and every file's content
   std::string last_failure;  // logged once, not every retry
   // Guarded by `mutex`:
   std::mutex mutex;
@@ -157,12 +157,11 @@ void ReplicaRole::StopHeals(bool join) {
 
 void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   uint64_t epoch;
-  bool full;
+  bool full = false;  // read once connected: `heal full` asked while this heal was connecting counts
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::kPrimary) return;
     epoch = entry_.set.epoch();
-    full = std::exchange(heal->full, false);
   }
   const std::string server = BrickOf(heal->brick).server();
   auto fail = [&](const std::string& state, const std::string& reason) {
@@ -209,6 +208,7 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
     std::lock_guard role_lock(mutex_);
     std::lock_guard lock(heal->mutex);
     const proto::BrickRef ref = BrickOfLocked(heal->brick);
+    full = heal->full;  // cleared once a full first pass has run
     if (!full && !(*target)->hello().unsynced_loss()) missed = missed_.Missed(heal->brick, ref.server() + ":" + ref.path());
     heal->targets = lanes;
     heal->tracking = true;
@@ -238,6 +238,10 @@ void ReplicaRole::HealBrick(const std::shared_ptr<Heal>& heal) {
   };
   sync.set_bytes_per_second(bandwidth());
   Status status = sync.Pass(missed ? &*missed : nullptr, full);
+  if (status.ok() && full) {
+    std::lock_guard lock(mutex_);
+    heal->full = false;
+  }
   for (uint32_t pass = 2; status.ok(); ++pass) {
     size_t dirty;
     {

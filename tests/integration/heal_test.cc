@@ -117,6 +117,21 @@ TEST_F(HealTest, ShortAbsenceComparesOnlyWhereTheBrickMissedChanges) {
   EXPECT_LE(heal["directories"].get<int>(), 20) << heal.dump();
 }
 
+// `heal full` asked while the brick's server is down holds for the heal that runs when it is back:
+// that one compares the whole tree, not only where the brick missed changes.
+TEST_F(HealTest, HealFullAskedWhileAwayComparesEverythingWhenBack) {
+  ASSERT_EQ(::mkdir((m_ + "/a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((m_ + "/b").c_str(), 0755), 0);
+  TakeAway();
+  { std::ofstream(m_ + "/a/new") << "created while away"; }
+  CommandResult full = Shoal(1, {"volume", "heal", "www", "full"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  Return();
+  ASSERT_TRUE(WaitForInSync(away_)) << Status().dump();
+  EXPECT_EQ(HealOf(away_)["compares"], "everything") << HealOf(away_).dump();
+  ExpectConverged();
+}
+
 // Away while a client creates 2,000 files, modifies 100, renames 50 and deletes 50, and changes
 // everything else a heal must carry: a directory tree made and one removed, a renamed directory,
 // hard links, symlinks, xattrs, modes, owners and times. Nothing deleted comes back.
