@@ -399,14 +399,16 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
     role_->applied_.set_epoch(role_->entry_.set.primary_since());
     role_->applied_.set_lsn(++role_->lsn_);
     *forward.mutable_position() = role_->applied_;
-    for (auto& [brick, backup] : role_->backups_) backups.push_back(backup);
     role_->NoteDirty(role_->lsn_, forward);
+    for (auto& [brick, backup] : role_->backups_) {
+      backups.push_back(backup);
+      // Under mutex_, with the number: a brick taken out of the in-sync set meanwhile (another
+      // change's Finish) must count this change among those it may have missed.
+      std::lock_guard unconfirmed(backup->unconfirmed->mutex);
+      backup->unconfirmed->lsns.insert(role_->lsn_);
+    }
   }
   const uint64_t lsn = forward.position().lsn();
-  for (const auto& backup : backups) {
-    std::lock_guard lock(backup->unconfirmed->mutex);
-    backup->unconfirmed->lsns.insert(lsn);
-  }
   fan_out_ = std::make_shared<FanOut>();
   for (const auto& backup : backups) fan_out_->sent.push_back(backup->brick);
   fan_out_->deadline = Clock::now() + std::chrono::milliseconds(role_->options_.change_deadline_ms);
