@@ -2,9 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -14,6 +15,10 @@
 
 namespace shoal::server {
 namespace {
+
+// Gone on one side or the other since the node was noted: nothing to compare there.
+bool Vanished(const Status& status) { return status.code() == Code::kStale || status.code() == Code::kNotFound; }
+
 
 constexpr uint32_t kBlockBytes = 256u << 10;     // the unit a changed large file is sent in
 constexpr uint64_t kWholeFileMax = 256u << 10;   // files up to this size are sent whole
@@ -90,9 +95,39 @@ TreeSync::~TreeSync() { (void)Drain(); }
 Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {
   dirty_ = dirty;
   full_ = full;
-  Status walked = Walk(storage::kRootNode, /*fresh=*/false);
+  Status walked = dirty == nullptr ? Walk(storage::kRootNode, /*fresh=*/false) : CompareDirty();
   Status drained = Drain();
   return walked.ok() ? drained : walked;
+}
+
+Status TreeSync::CompareDirty() {
+  // The directories to compare: those holding a dirty node (where its own metadata is compared,
+  // as an entry), and the dirty directories themselves (their entries). A change that adds,
+  // removes or renames a name marks the directories involved too, so a node gone here needs no
+  // look of its own. Lower node ids first: parents are mostly older than their children, and a
+  // directory the brick does not have yet is made by its parent's compare.
+  std::set<uint64_t> dirs;
+  for (uint64_t node : *dirty_) {
+    auto attr = local_.GetAttr(node);
+    if (!attr.ok()) continue;
+    if (S_ISDIR(attr->mode())) dirs.insert(node);
+    if (auto parent = local_.ParentOf(node); parent.ok()) dirs.insert(*parent);
+  }
+  for (uint64_t dir : dirs) {
+    if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
+    auto mine = local_.HealList(dir);
+    if (!mine.ok()) {
+      if (Vanished(mine.status())) continue;
+      return mine.status();
+    }
+    auto theirs = ListThere(dir);
+    if (!theirs.ok()) {
+      if (Vanished(theirs.status())) continue;  // not made there yet: see above
+      return theirs.status();
+    }
+    SHOAL_RETURN_IF_ERROR(Compare(dir, *mine, *theirs, /*fresh=*/false));
+  }
+  return Status::Ok();
 }
 
 Status TreeSync::Walk(uint64_t dir, bool fresh) {
@@ -111,6 +146,11 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
   if (!fresh) {
     SHOAL_ASSIGN_OR_RETURN(theirs, ListThere(dir));
   }
+  return Compare(dir, mine, theirs, fresh);
+}
+
+Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, const proto::HealListResponse& theirs,
+                         bool fresh) {
   ++counters_.directories;
   if (dir == storage::kRootNode && !SameMeta(mine.self(), theirs.self())) {
     proto::Request put;
@@ -144,7 +184,9 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
     } else {
       if (!SameMeta(*m, *t)) {
         SHOAL_RETURN_IF_ERROR(Copy(dir, *m, t, contents));
-      } else if (S_ISDIR(m->attr().mode())) {
+      } else if (S_ISDIR(m->attr().mode()) && dirty_ == nullptr) {
+        // Comparing everything: on down. Comparing dirty nodes (CompareDirty), a subdirectory
+        // the same on both sides needs a look only if it holds one, and then it has its own.
         SHOAL_RETURN_IF_ERROR(Walk(m->attr().ino(), /*fresh=*/false));
       } else if (S_ISREG(m->attr().mode()) &&
                  (full_ || m->attr().size() != t->attr().size() || m->attr().mtime_ns() != t->attr().mtime_ns())) {

@@ -2,10 +2,11 @@
 // ROLE_HEAL connection, the same as the primary's own brick, node id by node id. Nothing is
 // merged: whatever differs is made as the primary has it, and whatever the primary lacks goes.
 //
-// A pass walks the primary's tree from the root. It compares a directory with the other brick's
-// when asked to compare everything, or when the directory or one of its entries is dirty (changed
-// since the last pass); every subdirectory is walked either way, since a dirty node may be deep
-// down. Objects are matched by name, then by node id and type: a different node under the same
+// A pass over everything walks the primary's tree from the root and compares every directory
+// with the other brick's. A pass over dirty nodes (changed since the last pass, or missed by the
+// brick: MissedRecord) compares only the directories that are or hold one, found by node id
+// without a walk; a directory it makes there (new, or moved in) is compared all the way down.
+// Objects are matched by name, then by node id and type: a different node under the same
 // name is replaced. Regular files whose size or mtime differ (or all, in a `full` pass) are
 // compared block by block (xxh3 of 256 KiB blocks) and only the blocks that differ are sent;
 // small files are sent whole. Times are set last, a directory's after its entries. Changes are
@@ -82,8 +83,13 @@ class TreeSync {
  private:
   // Syncs directory `dir` and everything below it; `fresh`: it is new there, so empty.
   Status Walk(uint64_t dir, bool fresh);
-  // Makes directory `dir` there as `mine` lists it here, its own times last.
+  // A pass over the dirty nodes: compares the directories that are or hold one, and nothing else
+  // (no walk of the tree).
+  Status CompareDirty();
+  // Makes directory `dir` there as `mine` lists it here (and `theirs` there), its own times last.
   Status Compare(uint64_t dir, const proto::HealListResponse& mine, bool fresh);
+  Status Compare(uint64_t dir, const proto::HealListResponse& mine, const proto::HealListResponse& theirs,
+                 bool fresh);
   // A file of a directory whose data is to be sent, and what the brick had (if `compared`).
   struct Content {
     proto::HealEntry mine;

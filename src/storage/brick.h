@@ -117,6 +117,10 @@ class Brick {
   // last name is removed: a file a client still has open (fstat of an unlinked file).
   Result<std::shared_ptr<NodeFd>> Pin(NodeId node);
 
+  // The directory that holds `node` under one of its names (a file with several hard links: any
+  // of them); kNotFound for the root and for a node with no name left (unlinked, still open).
+  Result<NodeId> ParentOf(NodeId node);
+
   // Heal (brick_heal.cc): what a primary compares and copies to bring a brick back into the
   // in-sync set (server/healer.h). Entries carry node ids, never the brick's inode numbers.
   // Directory `dir` and its entries after name `after`, in name order, with everything a heal

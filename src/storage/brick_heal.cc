@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <vector>
 
@@ -111,6 +112,29 @@ std::vector<std::string> Names(int dir_fd) {
 }
 
 }  // namespace
+
+Result<NodeId> Brick::ParentOf(NodeId node) {
+  if (node == kRootNode) return Status(Code::kNotFound, "the root has no parent");
+  SHOAL_ASSIGN_OR_RETURN(auto resolved, Resolve(node));
+  // The kernel's name for the object and for the brick's root, without symlinks: the first is
+  // below the second unless the object has no name left (" (deleted)").
+  auto link = [](int fd) -> Result<std::string> {
+    char buffer[PATH_MAX + 1];
+    const ssize_t n = ::readlink(FdPath(fd).c_str(), buffer, PATH_MAX);
+    if (n < 0) return ErrnoStatus(errno, "readlink");
+    return std::string(buffer, static_cast<size_t>(n));
+  };
+  SHOAL_ASSIGN_OR_RETURN(std::string path, link(resolved->fd.get()));
+  SHOAL_ASSIGN_OR_RETURN(std::string root, link(root_fd_.get()));
+  if (!path.starts_with(root + "/") || path.ends_with(" (deleted)"))
+    return Status(Code::kNotFound, fmt::format("node {} has no name on the brick", node));
+  const std::string relative = path.substr(root.size() + 1);
+  const size_t slash = relative.rfind('/');
+  if (slash == std::string::npos) return kRootNode;
+  UniqueFd parent(::openat(root_fd_.get(), relative.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!parent.valid()) return ErrnoStatus(errno, fmt::format("the directory of node {}", node));
+  return ReadId(FdPath(parent.get()));
+}
 
 Result<proto::HealListResponse> Brick::HealList(NodeId dir, std::string_view after, size_t bytes_max) {
   SHOAL_ASSIGN_OR_RETURN(UniqueFd fd, OpenDirectory(dir));

@@ -39,6 +39,24 @@ class BrickHealTest : public testing::BrickTest {
   }
 };
 
+// A dirty pass (server/tree_sync.h) finds the directory to compare for a changed node by its id.
+TEST_F(BrickHealTest, ParentOfFindsTheDirectoryHoldingANode) {
+  proto::Attr dir = Mkdir(kRootNode, "d");
+  proto::Attr sub = Mkdir(dir.ino(), "sub");
+  proto::Attr file = MakeFile(sub.ino(), "f");
+  proto::Attr top = MakeFile(kRootNode, "top");
+  EXPECT_EQ(*brick_->ParentOf(file.ino()), sub.ino());
+  EXPECT_EQ(*brick_->ParentOf(sub.ino()), dir.ino());
+  EXPECT_EQ(*brick_->ParentOf(dir.ino()), kRootNode);
+  EXPECT_EQ(*brick_->ParentOf(top.ino()), kRootNode);
+  EXPECT_EQ(brick_->ParentOf(kRootNode).status().code(), Code::kNotFound);
+
+  auto open = brick_->OpenFile(file.ino(), O_RDONLY);  // the file stays, with no name
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_TRUE(Remove(sub.ino(), "f").ok());
+  EXPECT_FALSE(brick_->ParentOf(file.ino()).ok());
+}
+
 TEST_F(BrickHealTest, ListsEntriesInNameOrderWithIdsAndXattrsButNotTheStateDirectory) {
   const proto::Attr b = MakeFile(kRootNode, "b");
   const proto::Attr a = Mkdir(kRootNode, "a");
