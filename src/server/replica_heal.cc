@@ -19,8 +19,9 @@
 namespace shoal::server {
 namespace {
 
-// How soon a heal that could not start or failed is tried again.
-constexpr auto kRetry = std::chrono::seconds(1);
+// How soon a heal that could not start or failed is tried again: a returning server is noticed
+// within this (its refused connections cost nothing meanwhile).
+constexpr auto kRetry = std::chrono::milliseconds(250);
 // Passes while clients write go on until at most this many nodes changed during the last one...
 constexpr size_t kDirtyForLastPass = 512;
 // ...or this many passes ran; the last pass then holds the volume's changes for what is left.
