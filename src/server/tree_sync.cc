@@ -95,6 +95,7 @@ TreeSync::~TreeSync() { (void)Drain(); }
 Status TreeSync::Pass(const std::unordered_set<uint64_t>* dirty, bool full) {
   dirty_ = dirty;
   full_ = full;
+  compared_.clear();
   Status walked = dirty == nullptr ? Walk(storage::kRootNode, /*fresh=*/false) : CompareDirty();
   Status drained = Drain();
   return walked.ok() ? drained : walked;
@@ -115,6 +116,7 @@ Status TreeSync::CompareDirty() {
   }
   for (uint64_t dir : dirs) {
     if (stop_) return Status(Code::kInterrupted, "the heal was stopped");
+    if (compared_.contains(dir)) continue;  // made there by its parent's compare, and compared then
     auto mine = local_.HealList(dir);
     if (!mine.ok()) {
       if (Vanished(mine.status())) continue;
@@ -152,6 +154,7 @@ Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, bool
 Status TreeSync::Compare(uint64_t dir, const proto::HealListResponse& mine, const proto::HealListResponse& theirs,
                          bool fresh) {
   ++counters_.directories;
+  compared_.insert(dir);
   if (dir == storage::kRootNode && !SameMeta(mine.self(), theirs.self())) {
     proto::Request put;
     put.mutable_heal_put()->set_parent(0);

@@ -122,6 +122,7 @@ class TreeSync {
   const std::vector<net::ClientTransport*> lanes_;
   const std::atomic<bool>& stop_;
   const std::unordered_set<uint64_t>* dirty_ = nullptr;
+  std::unordered_set<uint64_t> compared_;  // the directories this pass compared
   bool full_ = false;
   Counters counters_;
   std::mutex mutex_;
