@@ -19,7 +19,6 @@ namespace {
 // Gone on one side or the other since the node was noted: nothing to compare there.
 bool Vanished(const Status& status) { return status.code() == Code::kStale || status.code() == Code::kNotFound; }
 
-
 constexpr uint32_t kBlockBytes = 256u << 10;     // the unit a changed large file is sent in
 constexpr uint64_t kWholeFileMax = 256u << 10;   // files up to this size are sent whole
 constexpr uint32_t kWriteBytesMax = 1u << 20;    // one HealWrite
