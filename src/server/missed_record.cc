@@ -36,10 +36,10 @@ void MissedRecord::Note(uint64_t lsn, const proto::ReplicateRequest& forward) {
 void MissedRecord::Depart(uint32_t brick, const std::string& where, uint64_t first_missed) {
   Brick& missed = missed_[brick];
   missed.where = where;
-  // Not reaching back to the first change it missed (none noted yet counts as reaching back only
-  // if that change is still to come).
-  const bool covered = recent_.empty() ? true : recent_.front().first <= first_missed ||
-                                                    recent_.back().first < first_missed;
+  // Known only if the record still holds the first change the brick missed, or if that change
+  // is still to come.
+  const bool covered =
+      recent_.empty() || recent_.front().first <= first_missed || recent_.back().first < first_missed;
   missed.nodes.reset();
   if (!covered) return;
   missed.nodes.emplace();
