@@ -104,12 +104,13 @@ std::string Server::spec() const { return "127.0.0.1:" + std::to_string(port_) +
 
 bool Server::Start(uint16_t port) {
   int out_fd = -1, err_fd = -1;
-  std::vector<std::string> argv = {ShoaldPath(), "--data-dir", data_dir_, "--listen",
-                                   host_ + ":" + std::to_string(port), "--log-level", "warn"};
-  if (serve_volume_) argv.insert(argv.end(), {"--volume", volume_ + "=" + brick_});
   // SHOAL_TEST_LOG_DIR=DIR keeps each server's log (at info level) in DIR, for looking into a failure.
-  if (const char* logs = std::getenv("SHOAL_TEST_LOG_DIR"); logs != nullptr && *logs != '\0') {
-    argv.back() = "info";
+  const char* logs = std::getenv("SHOAL_TEST_LOG_DIR");
+  const bool keep_log = logs != nullptr && *logs != '\0';
+  std::vector<std::string> argv = {ShoaldPath(), "--data-dir", data_dir_, "--listen",
+                                   host_ + ":" + std::to_string(port), "--log-level", keep_log ? "info" : "warn"};
+  if (serve_volume_) argv.insert(argv.end(), {"--volume", volume_ + "=" + brick_});
+  if (keep_log) {
     argv.insert(argv.end(), {"--log-file", std::string(logs) + "/shoald-" + host_ + "-" + std::to_string(port) + ".log"});
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
