@@ -36,11 +36,11 @@ void PrintStatus(const proto::VolumeStatusResponse& status) {
   for (const auto& brick : status.bricks()) {
     const bool answered = brick.state() != "down";
     rows.push_back({brick.server() + ":" + brick.path(), brick.state(), answered ? std::to_string(brick.clients()) : "-",
-                    answered ? std::to_string(brick.pid()) : "-",
+                    answered ? std::to_string(brick.reads()) : "-", answered ? std::to_string(brick.pid()) : "-",
                     answered && brick.bytes_total() ? Bytes(brick.bytes_free()) + " of " + Bytes(brick.bytes_total())
                                                     : "-"});
   }
-  PrintTable({"BRICK", "STATE", "CLIENTS", "PID", "FREE"}, rows);
+  PrintTable({"BRICK", "STATE", "CLIENTS", "READS", "PID", "FREE"}, rows);
   if (status.has_replica_set())
     fmt::print("\nEpoch {}: {} of {} bricks in sync, writes need at least {}\n", status.replica_set().epoch(),
                status.replica_set().in_sync_size(), status.volume().bricks_size(), status.replica_set().min_in_sync());

@@ -53,7 +53,7 @@ nlohmann::json VolumeJson(const proto::Volume& volume) {
 
 nlohmann::json BrickStatusJson(const proto::BrickStatus& brick) {
   nlohmann::json out = {{"server", brick.server()},     {"path", brick.path()},   {"state", brick.state()},
-                        {"reason", brick.reason()},     {"clients", brick.clients()}, {"pid", brick.pid()},
+                        {"reason", brick.reason()},     {"clients", brick.clients()}, {"reads", brick.reads()}, {"pid", brick.pid()},
                         {"bytes_total", brick.bytes_total()}, {"bytes_free", brick.bytes_free()}};
   if (brick.has_heal()) out["heal"] = HealJson(brick.heal());
   return out;

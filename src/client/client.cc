@@ -102,9 +102,12 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   hello->set_client_id(RandomClientId());
   hello->set_client_name(options.client_name);
   hello->set_accepts_pushes(true);  // acknowledged at once unless someone handles them (transport)
+  const proto::Request client_hello = transport.hello;
   SHOAL_ASSIGN_OR_RETURN(auto connected, net::ClientTransport::Connect(std::move(transport)));
   std::unique_ptr<Client> client(new Client(std::move(connected), options.replicated));
   if (options.replicated) client->transport_->SetReconnectHandler([raw = client.get()] { raw->ReclaimLocks(); });
+  if (options.replicated && options.spread_reads && options.servers.size() > 1)
+    client->spread_ = std::make_unique<ReadSpread>(options.servers, client_hello);
   return client;
 }
 
@@ -266,6 +269,32 @@ void Client::CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Req
          if (!stale) return done(std::move(reply));
          CallOnFile(std::move(file), std::move(build), std::move(retry_trailer), std::move(done));
        });
+}
+
+void Client::Read(std::shared_ptr<OpenFile> file, uint64_t offset, uint32_t size, Callback done) {
+  auto on_primary = [this, file, offset, size](Callback done) {
+    CallOnFile(file, [offset, size](uint64_t handle) {
+      proto::Request r;
+      r.mutable_read()->set_handle(handle);
+      r.mutable_read()->set_offset(offset);
+      r.mutable_read()->set_size(size);
+      return r;
+    }, nullptr, std::move(done));
+  };
+  const ReadSpread::Target target = spread_ ? spread_->Pick(file->node, transport_->server_index()) : ReadSpread::Target{};
+  if (target.transport == nullptr) return on_primary(std::move(done));
+  proto::Request request;
+  request.mutable_read()->set_node(file->node);
+  request.mutable_read()->set_offset(offset);
+  request.mutable_read()->set_size(size);
+  // Not resent by that connection: a read it cannot serve at once goes to the primary.
+  target.transport->Call(std::move(request), nullptr, /*retry_safe=*/false,
+                         [this, brick = target.brick, on_primary, done = std::move(done)](Result<Reply> reply) mutable {
+                           reply = Checked(std::move(reply));
+                           if (reply.ok()) return done(std::move(reply));
+                           spread_->Failed(brick, reply.status());
+                           on_primary(std::move(done));
+                         });
 }
 
 void Client::Release(std::shared_ptr<OpenFile> file) {

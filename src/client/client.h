@@ -19,6 +19,7 @@
 
 #include "common/host_port.h"
 #include "common/status.h"
+#include "client/read_spread.h"
 #include "net/client_transport.h"
 #include "proto/shoal.pb.h"
 
@@ -37,6 +38,9 @@ struct ClientOptions {
   // A replicated volume: the servers are its bricks' and the client follows the primary role
   // among them, noticing a silent primary within ~1 s (DESIGN.md §5, failover within 2 s).
   bool replicated = false;
+  // A replicated volume: file data is read from the brick its node hashes to (ReadSpread), not
+  // all from the primary.
+  bool spread_reads = true;
 };
 
 // An open file or directory as the client knows it.
@@ -89,6 +93,9 @@ class Client {
                   net::Bulk trailer, Callback done);
   // Lets go of the file on the server (nothing to do if its connection is gone).
   void Release(std::shared_ptr<OpenFile> file);
+  // Reads `size` bytes of `file` at `offset`: from the brick ReadSpread picks, or through the
+  // primary's connection when that brick cannot serve it.
+  void Read(std::shared_ptr<OpenFile> file, uint64_t offset, uint32_t size, Callback done);
 
   // Locks on a replicated volume live on the primary. The client keeps what it was granted
   // (NoteLock) and what close(2) dropped (ForgetLocks), and takes its locks again, marked
@@ -109,6 +116,8 @@ class Client {
   std::mutex locked_mutex_;
   std::vector<std::weak_ptr<OpenFile>> locked_;  // guarded by locked_mutex_: files with locks
   std::unique_ptr<net::ClientTransport> transport_;
+  // After transport_: a read it fails falls back to transport_. Null unless reads are spread.
+  std::unique_ptr<ReadSpread> spread_;
   // Every request may be resent: the bricks of a replicated volume remember the answers to the
   // changes they applied by (client id, request id), so a resent change takes effect once.
   const bool replicated_;

@@ -155,13 +155,10 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   AfterWrites(req, ino, [req, size, offset, file = FileOf(fi)] {
-    AskOnFile(req, file, [size, offset](uint64_t handle) {
-      proto::Request r;
-      r.mutable_read()->set_handle(handle);
-      r.mutable_read()->set_offset(offset);
-      r.mutable_read()->set_size(static_cast<uint32_t>(size));
-      return r;
-    }, [req](const Reply& reply) { fuse_reply_buf(req, reply.data().data(), reply.data().size()); });
+    Of(req).client.Read(file, offset, static_cast<uint32_t>(size), [req](Result<Reply> reply) {
+      if (!reply.ok()) return (void)fuse_reply_err(req, Errno(reply.status()));
+      fuse_reply_buf(req, reply->data().data(), reply->data().size());
+    });
   });
 }
 

@@ -61,6 +61,7 @@ int Serve(const MountOptions& options, Report& report) {
       .connect_timeout_ms = options.connect_timeout_ms,
       .give_up_ms = options.give_up_ms,
       .replicated = volume.ok() && volume->bricks_size() > 1,
+      .spread_reads = options.spread_reads,
   });
   if (!client.ok()) {
     report.Send(fmt::format("cannot mount {}:/{}: {}", options.servers.front().ToString(), options.volume,

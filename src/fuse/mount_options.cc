@@ -83,6 +83,10 @@ Status ApplyOption(MountOptions& options, std::string_view option) {
   } else if (key == "connect-timeout") {
     SHOAL_ASSIGN_OR_RETURN(double seconds, Seconds(key, value));
     options.connect_timeout_ms = static_cast<int>(seconds * 1000);
+  } else if (key == "reads") {
+    if (value != "spread" && value != "primary")
+      return Status(Code::kInvalidArgument, fmt::format("mount option reads={} is not 'spread' or 'primary'", value));
+    options.spread_reads = value == "spread";
   } else if (key == "log-file") {
     options.log_file = value;
   } else if (key == "log-level") {

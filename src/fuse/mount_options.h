@@ -2,7 +2,7 @@
 //
 //   SPEC = HOST[:PORT]:/VOLUME
 //   -o backup-servers=H2[:P]:H3[:P], attr-timeout=S, entry-timeout=S, negative-timeout=S,
-//      connect-timeout=S, log-file=PATH, log-level=L, foreground, ro, and the generic mount
+//      connect-timeout=S, reads=spread|primary, log-file=PATH, log-level=L, foreground, ro, and the generic mount
 //      options (rw, nosuid, nodev, noexec, noatime, allow_other, ...). Options that only
 //      mean something to mount(8) or to boot ordering (defaults, _netdev, auto, noauto, user,
 //      nofail, x-systemd.*) are accepted and ignored.
@@ -29,6 +29,9 @@ struct MountOptions {
   double negative_timeout_s = 60.0;
   int connect_timeout_ms = 3000;
   int give_up_ms = 5000;
+  // A replicated volume: file data is read from every in-sync brick (spread), or only from the
+  // primary's (reads=primary).
+  bool spread_reads = true;
   std::string log_file;
   std::string log_level = "info";
   std::vector<std::string> fuse_options;  // passed to the kernel mount: ro, nosuid, allow_other...

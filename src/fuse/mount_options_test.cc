@@ -120,6 +120,15 @@ TEST(ParseMountOptionsTest, ConnectTimeoutIsInSeconds) {
   EXPECT_EQ(options->connect_timeout_ms, 1500);
 }
 
+TEST(ParseMountOptionsTest, ReadsAreSpreadUnlessSentToThePrimary) {
+  auto spread = Parse("host:/vol");
+  ASSERT_TRUE(spread.ok()) << spread.status().ToString();
+  EXPECT_TRUE(spread->spread_reads);
+  auto primary = Parse("host:/vol", {"reads=primary"});
+  ASSERT_TRUE(primary.ok()) << primary.status().ToString();
+  EXPECT_FALSE(primary->spread_reads);
+}
+
 TEST(ParseMountOptionsTest, LogFileLogLevelAndForeground) {
   auto options = Parse("host:/vol", {"log-file=/var/log/shoal.log,log-level=debug,foreground"});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
@@ -216,6 +225,10 @@ TEST(ParseMountOptionsErrorTest, ConnectTimeoutNan) {
 
 TEST(ParseMountOptionsErrorTest, TimeoutInfinite) {
   ExpectRejected("host:/vol", {"attr-timeout=inf"}, "attr-timeout");
+}
+
+TEST(ParseMountOptionsErrorTest, ReadsNeitherSpreadNorPrimary) {
+  ExpectRejected("host:/vol", {"reads=nearest"}, "reads=nearest");
 }
 
 TEST(ParseMountOptionsErrorTest, BackupServerWithBadPort) {

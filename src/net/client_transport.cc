@@ -62,6 +62,14 @@ Result<std::unique_ptr<ClientTransport>> ClientTransport::Connect(TransportOptio
   return transport;
 }
 
+std::unique_ptr<ClientTransport> ClientTransport::Open(TransportOptions options) {
+  std::unique_ptr<ClientTransport> transport(new ClientTransport(std::move(options)));
+  asio::co_spawn(transport->io_, transport->ConnectLoop(), asio::detached);
+  asio::co_spawn(transport->io_, transport->Heartbeat(), asio::detached);
+  transport->thread_ = std::thread([t = transport.get()] { t->io_.run(); });
+  return transport;
+}
+
 ClientTransport::~ClientTransport() {
   asio::post(io_, [this] {
     stopping_ = true;
@@ -88,6 +96,7 @@ asio::awaitable<void> ClientTransport::ConnectLoop() {
       Status status = co_await TryConnect(address);
       if (status.ok()) {
         connected_index_ = index;
+        server_index_ = index;
         connecting_ = false;
         retry_timer_ = nullptr;
         co_return;

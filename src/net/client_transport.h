@@ -69,6 +69,9 @@ class ClientTransport {
   // Connects and completes the hello exchange, or fails within connect_timeout_ms with a message
   // naming every address tried.
   static Result<std::unique_ptr<ClientTransport>> Connect(TransportOptions options);
+  // Connects in the background, and again whenever the connection drops, until destroyed: calls
+  // made meanwhile wait as they do for a reconnect (give_up_ms). A hello refused is tried again.
+  static std::unique_ptr<ClientTransport> Open(TransportOptions options);
   ~ClientTransport();  // fails everything still pending with kUnavailable
   ClientTransport(const ClientTransport&) = delete;
   ClientTransport& operator=(const ClientTransport&) = delete;
@@ -96,6 +99,8 @@ class ClientTransport {
   // Whether the hello has been answered on the current connection, and when the server was last
   // heard from (any frame). Any thread.
   bool connected() const { return connected_.load(); }
+  // Which of the configured servers the current (or last) connection went to. Any thread.
+  size_t server_index() const { return server_index_.load(); }
   Clock::time_point last_heard() const { return Clock::time_point(Clock::duration(last_heard_ticks_.load())); }
 
  private:
@@ -143,6 +148,7 @@ class ClientTransport {
   proto::HelloResponse hello_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> connected_{false};                  // ready_, for other threads
+  std::atomic<size_t> server_index_{0};                 // connected_index_, for other threads
   std::atomic<Clock::rep> last_heard_ticks_{0};         // last_heard_, for other threads
   uint64_t pushes_received_ = 0;                        // io thread only
   int ping_interval_ms_ = 0;                            // io thread only; set by the hello

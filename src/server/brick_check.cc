@@ -100,6 +100,7 @@ proto::BrickStatus VolumeAdmin::LocalBrickStatus(const std::string& volume, cons
       for (proto::HealProgress& heal : role->heals()) *status.add_heals() = std::move(heal);
     }
     status.set_clients((*served)->clients());
+    status.set_reads((*served)->reads());
   } else if (volumes_.BrickPath(volume) == path) {
     status.set_state("error");
     status.set_reason(served.status().message());

@@ -59,29 +59,6 @@ std::vector<uint32_t> Without(const proto::ReplicaSet& set, const std::map<uint3
   return in_sync;
 }
 
-// Whether nothing listens at `server` (connection refused): its process is gone, not merely slow
-// or frozen, whose kernel would still accept the connection.
-bool NothingListens(const std::string& server) {
-  auto address = ParseHostPort(server);
-  if (!address.ok()) return false;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(address->host.c_str(), std::to_string(address->port).c_str(), &hints, &found) != 0) return false;
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, ::freeaddrinfo);
-  UniqueFd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return false;
-  if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) == 0) return false;
-  if (errno == ECONNREFUSED) return true;
-  if (errno != EINPROGRESS) return false;
-  pollfd wait{.fd = fd.get(), .events = POLLOUT, .revents = 0};
-  if (::poll(&wait, 1, 200) != 1) return false;
-  int error = 0;
-  socklen_t length = sizeof error;
-  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-  return error == ECONNREFUSED;
-}
-
 std::string Position(const proto::LogPosition& p) { return fmt::format("{}.{}", p.epoch(), p.lsn()); }
 
 }  // namespace
@@ -138,6 +115,27 @@ void ReplicaRole::Stop() {
                resigned.ToString());
 }
 
+bool ReplicaRole::NothingListens(const std::string& server) {
+  auto address = ParseHostPort(server);
+  if (!address.ok()) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(address->host.c_str(), std::to_string(address->port).c_str(), &hints, &found) != 0) return false;
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, ::freeaddrinfo);
+  UniqueFd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) == 0) return false;
+  if (errno == ECONNREFUSED) return true;
+  if (errno != EINPROGRESS) return false;
+  pollfd wait{.fd = fd.get(), .events = POLLOUT, .revents = 0};
+  if (::poll(&wait, 1, 200) != 1) return false;
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  return error == ECONNREFUSED;
+}
+
 void ReplicaRole::UpdateVolume(const proto::Volume& volume) {
   std::lock_guard lock(mutex_);
   current_ = volume;
@@ -156,12 +154,25 @@ proto::BrickRef ReplicaRole::BrickOf(uint32_t brick) const {
 void ReplicaRole::FollowRecord(coord::EtcdClient& etcd) {
   auto fresh = ReadReplicaSet(etcd, volume_);
   if (!fresh.ok()) return;
+  // Only a newer record: one of this primary's own changes may have landed since it was read.
+  auto newer = [&] {
+    return state_ == State::kPrimary && fresh->primary_lease == lease_ && fresh->mod_revision > entry_.mod_revision;
+  };
+  // The bricks it took out go on receiving changes until their read leases have ended.
+  std::vector<LeaseHolder> holders;
+  {
+    std::lock_guard lock(mutex_);
+    if (!newer()) return;
+    std::vector<uint32_t> leaving;
+    for (const auto& [brick, backup] : backups_)
+      if (!InSync(fresh->set, brick)) leaving.push_back(brick);
+    holders = RevokeReadLeasesLocked(leaving);
+  }
+  AwaitReadLeasesEnd(holders, "the replica set's record took bricks out of the in-sync set");
   std::vector<std::shared_ptr<Backup>> dropped;
   {
     std::lock_guard lock(mutex_);
-    // Only a newer record: one of this primary's own changes may have landed since it was read.
-    if (state_ != State::kPrimary || fresh->primary_lease != lease_ || fresh->mod_revision <= entry_.mod_revision)
-      return;
+    if (!newer()) return;
     spdlog::warn("replica.record_changed volume={} epoch={} in_sync=[{}]", volume_.name(), fresh->set.epoch(),
                  fmt::join(fresh->set.in_sync(), ","));
     entry_.set = fresh->set;
@@ -240,10 +251,11 @@ Status ReplicaRole::AdmitClient(proto::HelloRole role) const {
                       ? fmt::format("{}; the primary is on {}", primary.message(), BrickOfLocked(p).server())
                       : fmt::format("{}; no brick holds the role now", primary.message()));
   }
-  // Reads from the other in-sync bricks need read leases the backups hold (a backup that missed a
-  // change must stop answering before the change is acknowledged); until then the primary serves them.
-  return Status(Code::kNotPrimary, fmt::format("brick {} of volume {}: reads are served by the primary", brick_,
-                                               volume_.name()));
+  // Reads spread over the bricks: any in-sync brick takes the connection, and answers each read
+  // only while it holds a read lease (MayServeSpreadRead).
+  if (role == proto::ROLE_READ && (state_ == State::kBackup || state_ == State::kPrimary)) return Status::Ok();
+  return Status(Code::kNotPrimary, fmt::format("brick {} of volume {} is {}: it serves no reads", brick_,
+                                               volume_.name(), StateNameLocked()));
 }
 
 Status ReplicaRole::AdmitReplication(uint64_t epoch) { return AdmitPrimary(epoch, State::kBackup, "changes"); }
@@ -266,6 +278,12 @@ Status ReplicaRole::AdmitPrimary(uint64_t epoch, State wanted, std::string_view 
                                                  brick_, volume_.name(), what, epoch, StateNameLocked(), set.epoch(),
                                                  set.primary_since()));
   if (wanted == State::kOutOfSync) ++healers_;
+  if (wanted == State::kBackup && epoch != read_lease_epoch_) {
+    // A new primary: what the last one granted ends now.
+    read_lease_epoch_ = epoch;
+    read_lease_offer_ = 0;
+    read_lease_until_ = {};
+  }
   return Status::Ok();
 }
 
@@ -477,6 +495,7 @@ Status ReplicaRole::Change::Finish() {
 
 Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
   auto etcd = etcd_();
+  std::vector<LeaseHolder> holders;
   for (int attempt = 0;; ++attempt) {
     ReplicaSetEntry entry;
     int64_t lease;
@@ -486,6 +505,11 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
       if (bricks.empty()) return Status::Ok();
       entry = entry_;
       lease = lease_;
+      // Granted nothing more from here: the change that waits on this is acknowledged only after
+      // the last lease they hold has ended.
+      std::vector<uint32_t> leaving;
+      for (const auto& [brick, why] : bricks) leaving.push_back(brick);
+      for (LeaseHolder& holder : RevokeReadLeasesLocked(leaving)) holders.push_back(std::move(holder));
     }
     if (!etcd) return Status(Code::kUnavailable, "no etcd client");
     auto changed = SetInSync(*etcd, Current(), entry, Without(entry.set, bricks), lease);
@@ -530,6 +554,7 @@ Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
                      BrickOfLocked(brick).server(), entry_.set.epoch(), why);
       }
     }
+    AwaitReadLeasesEnd(holders, "bricks left the in-sync set");
     return Status::Ok();  // `dropped` closes their connections here, outside the lock
   }
 }
@@ -581,6 +606,7 @@ void ReplicaRole::Tick() {
       next_follow_ = Clock::now() + kFollowInterval;
       FollowRecord(*etcd);
     }
+    RenewReadLeases();
     StartHeals();
     return;
   }
@@ -626,6 +652,7 @@ void ReplicaRole::Observe(const ReplicaSetEntry& entry) {
   const State before = state_;
   entry_ = entry;
   state_ = InSync(entry.set, brick_) ? State::kBackup : State::kOutOfSync;
+  if (state_ != State::kBackup) read_lease_until_ = {};
   if (before != state_)
     spdlog::info("replica.state volume={} brick={} state={} epoch={}", volume_.name(), brick_, StateNameLocked(),
                  entry.set.epoch());
@@ -702,7 +729,24 @@ Result<std::unique_ptr<net::ClientTransport>> ReplicaRole::ConnectBackup(uint32_
 }
 
 bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) {
+  const auto started = Clock::now();
   const proto::LogPosition mine = applied();
+  // Waits a moment, renewing the lease meanwhile; false if it cannot be renewed.
+  auto pause = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto asked = Clock::now();
+    int64_t lease;
+    {
+      std::lock_guard lock(mutex_);
+      lease = lease_;
+    }
+    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
+    if (!renewed.ok() || renewed->ttl_s <= 0) return false;
+    std::lock_guard lock(mutex_);
+    lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);
+    next_keep_alive_ = asked + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+    return true;
+  };
   std::map<uint32_t, std::shared_ptr<Backup>> backups;
   std::map<uint32_t, std::string> failed;
   std::vector<uint32_t> wanted;
@@ -746,18 +790,16 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
       backups[brick] = std::move(backup);
     }
     if (wanted.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const auto asked = Clock::now();
-    int64_t lease;
-    {
-      std::lock_guard lock(mutex_);
-      lease = lease_;
-    }
-    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
-    if (!renewed.ok() || renewed->ttl_s <= 0) return false;
-    std::lock_guard lock(mutex_);
-    lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);
-    next_keep_alive_ = asked + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+    if (!pause()) return false;
+  }
+  if (!failed.empty()) {
+    // A backup it cannot reach may still hold a read lease from the last primary (one that handed
+    // the role over rather than let its lease run out), and will miss what this one acknowledges.
+    // Every such lease was granted before this brick took the role.
+    spdlog::info("replica.read_lease_wait volume={} bricks=[{}]: unreachable backups may hold the last primary's "
+                 "read leases", volume_.name(), fmt::join(std::views::keys(failed), ","));
+    while (Clock::now() < started + ReadLeaseWithMargin())
+      if (!pause()) return false;
   }
   {
     std::lock_guard lock(mutex_);

@@ -62,6 +62,11 @@ struct ReplicaRoleOptions {
   // leaves it too. An fsync of many dirty pages can take seconds on a busy disk.
   int backup_silence_ms = 1000;
   int change_deadline_ms = 30000;
+  // How long a backup may serve reads after the primary last heard it take a read lease. A
+  // primary that takes a backup out of the in-sync set waits this out (from its last grant)
+  // before it acknowledges a change the backup missed; at most backup_silence_ms, that wait is
+  // usually over before the backup is found silent.
+  int read_lease_ms = 1000;
 };
 
 class ReplicaRole {
@@ -92,6 +97,13 @@ class ReplicaRole {
   // role (a primary that froze and woke up must not answer from a brick a new primary has moved
   // on from); kNotPrimary if not.
   Status MayServeRead() const;
+  // Whether this brick may answer a read of a file's data spread to it (a ROLE_READ connection)
+  // now: as the primary (MayServeRead), or as a backup holding a read lease; kUnavailable if
+  // not. Asked after the data was read, so the data is no older than the answer.
+  Status MayServeSpreadRead() const;
+  // Backup side: the primary of `epoch` offers a read lease and may grant an earlier offer
+  // (ReadLeaseRequest). Refused from a primary that no longer holds the role here.
+  Status TakeReadLease(uint64_t epoch, const proto::ReadLeaseRequest& lease);
   // Whether a lock may be granted now, not reclaimed: not during the grace period after this
   // brick took the role from another (kBusy then), when the clients take their locks again.
   Status MayGrantLock() const;
@@ -158,13 +170,23 @@ class ReplicaRole {
     std::mutex mutex;
     std::set<uint64_t> lsns;  // guarded by mutex
   };
+  using Clock = std::chrono::steady_clock;
+  // The primary's read lease for one backup (guarded by mutex_): one offer at a time; the next
+  // offer grants the last one answered.
+  struct ReadLease {
+    uint64_t offered = 0;   // the last offer sent
+    uint64_t answered = 0;  // the last offer the backup answered
+    bool in_flight = false;
+    bool revoked = false;   // leaving the in-sync set: nothing more is granted
+    Clock::time_point granted_until{};  // no lease the backup holds lasts longer
+  };
   struct Backup {
     uint32_t brick = 0;
     std::unique_ptr<net::ClientTransport> transport;
     uint64_t generation = 0;  // of the connection the role was set up on: any reconnect means missed changes
     std::shared_ptr<Unconfirmed> unconfirmed = std::make_shared<Unconfirmed>();
+    std::shared_ptr<ReadLease> read_lease = std::make_shared<ReadLease>();
   };
-  using Clock = std::chrono::steady_clock;
 
   std::string StateNameLocked() const;
   // Sends a backup at `theirs` the changes of this brick's log up to `mine`; fails if the log
@@ -196,8 +218,30 @@ class ReplicaRole {
   // If this server's etcd member leads the cluster, hands the leadership to another member.
   void MoveEtcdLeaderAway(coord::EtcdClient& etcd, const std::set<std::string>& to);
   void Observe(const ReplicaSetEntry& entry);
-  // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller).
+  // Removes `bricks` from the in-sync set (the primary, under role_mutex_ held by the caller),
+  // and returns once none of them can still hold a read lease.
   Status RemoveFromInSync(std::map<uint32_t, std::string> bricks);
+  // The primary, on the role thread: offers each in-sync backup a read lease, granting its last
+  // answered offer (read_lease.cc).
+  void RenewReadLeases();
+  // A backup leaving the in-sync set, and when the last read lease granted it surely ends.
+  struct LeaseHolder {
+    uint32_t brick = 0;
+    std::string server;
+    bool connection_lost = false;  // the primary's connection to it
+    Clock::time_point ends{};
+  };
+  // The primary: grants `bricks` nothing more; the leases they may still hold (with mutex_ held).
+  std::vector<LeaseHolder> RevokeReadLeasesLocked(const std::vector<uint32_t>& bricks);
+  // The longest a read lease lasts, and the margin a primary waits beyond it.
+  Clock::duration ReadLeaseWithMargin() const;
+  // Returns once none of `holders` can still serve a read: sleeps until their leases end, except
+  // for one whose connection was lost and whose server no longer listens (its process is gone,
+  // or it stopped its roles first), saying so in the log (not under mutex_).
+  void AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, std::string_view why);
+  // Whether nothing listens at `server` (connection refused): its process is gone, not merely
+  // slow or frozen, whose kernel would still accept the connection.
+  static bool NothingListens(const std::string& server);
   // A connection of the primary of `epoch`: forwarding changes (this brick `wanted` kBackup) or
   // healing it (kOutOfSync); refused unless that primary holds the role for the record's epoch.
   Status AdmitPrimary(uint64_t epoch, State wanted, std::string_view what);
@@ -241,6 +285,12 @@ class ReplicaRole {
     uint32_t status = 0;
   };
   std::deque<LogEntry> log_;  // the last changes applied as a backup, oldest first
+  // Backup side: the read lease of the primary of read_lease_epoch_ (TakeReadLease), and when
+  // its last offer arrived.
+  uint64_t read_lease_epoch_ = 0;
+  uint64_t read_lease_offer_ = 0;
+  Clock::time_point read_lease_offered_at_{};
+  Clock::time_point read_lease_until_{};
   size_t log_bytes_ = 0;
   std::map<uint32_t, std::shared_ptr<Heal>> heals_;  // the primary's, by brick
   MissedRecord missed_;  // the primary's: what the bricks that left the in-sync set under it missed

@@ -1,6 +1,10 @@
 #include "server/reply_cache.h"
 
+#include <future>
+
 #include <gtest/gtest.h>
+
+#include "proto/messages.h"
 
 namespace shoal::server {
 namespace {
@@ -45,6 +49,30 @@ TEST(ReplyCacheTest, ALaterAnswerForTheSameRequestReplacesTheFirst) {
   cache.Insert("c", 2, Written(2));
   EXPECT_EQ(cache.Find("c", 1)->write().written(), 9u);
   EXPECT_EQ(cache.Find("c", 2)->write().written(), 2u);
+}
+
+// The primary's answer before the backups confirmed the change is not given to a resend: it may
+// still become an error.
+TEST(ReplyCacheTest, AnUnsettledAnswerIsNotGivenOut) {
+  ReplyCache cache;
+  cache.Insert("c", 1, Written(4), /*settled=*/false);
+  EXPECT_TRUE(cache.Contains("c", 1));
+  auto found = cache.Find("c", 1, std::chrono::milliseconds(0));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(proto::StatusOf(*found).code(), Code::kBusy);
+}
+
+TEST(ReplyCacheTest, AResendWaitsForTheFirstCopysOutcome) {
+  ReplyCache cache;
+  cache.Insert("c", 1, Written(4), /*settled=*/false);
+  auto resend = std::async(std::launch::async, [&] { return cache.Find("c", 1); });
+  cache.Settle("c", 1, proto::ErrorResponse(Status(Code::kUnavailable, "fewer than min-in-sync")));
+  auto found = resend.get();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(proto::StatusOf(*found).code(), Code::kUnavailable);
+  cache.Insert("c", 2, Written(5), /*settled=*/false);
+  cache.Settle("c", 2, Written(5));
+  EXPECT_EQ(cache.Find("c", 2)->write().written(), 5u);
 }
 
 }  // namespace

@@ -117,6 +117,14 @@ void Session::OnFrame(net::Frame frame) {
     return;
   }
   const bool replicated = brick_.load() != nullptr && role_ != nullptr;
+  if (replicated && hello_role_ == proto::ROLE_REPLICATION && request->has_read_lease()) {
+    // Out of the changes' order: a lease must not wait behind a slow change.
+    Status taken = role_->TakeReadLease(replication_epoch_, request->read_lease());
+    proto::Response response = taken.ok() ? proto::Response() : proto::ErrorResponse(taken);
+    if (taken.ok()) response.mutable_read_lease();
+    Reply(id, {.response = std::move(response)});
+    return;
+  }
   if (replicated && (hello_role_ == proto::ROLE_REPLICATION || hello_role_ == proto::ROLE_HEAL)) {
     ServeInOrder(id, std::move(request.value()), std::move(frame.trailer));
     return;
@@ -167,6 +175,7 @@ Session::Answer Session::Handle(const proto::Request& request, const net::Bulk& 
   if (Changes(request) && volume_->read_only())
     return {.response = proto::ErrorResponse(
                 Status(Code::kReadOnly, fmt::format("volume {} is read-only (option read-only)", volume_name_)))};
+  if (hello_role_ == proto::ROLE_READ) return HandleSpreadRead(request);
   if (role_) {
     if (hello_role_ == proto::ROLE_HEAL) return HandleHeal(request, trailer);
     if (hello_role_ == proto::ROLE_REPLICATION) {
@@ -256,7 +265,7 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     // A primary's connection is not a client (volume status counts clients); it goes when the
     // primary's role does.
     const bool from_primary = hello.role() == proto::ROLE_REPLICATION || hello.role() == proto::ROLE_HEAL;
-    if (volume_ == nullptr && !from_primary && !(*served)->AddClient(connection_))
+    if (volume_ == nullptr && !from_primary && !(*served)->AddClient(connection_, hello.role() == proto::ROLE_READ))
       return {.response = proto::ErrorResponse(Status(Code::kNoVolume, fmt::format("volume {} is stopping", hello.volume())))};
     volume_ = *served;
     volume_name_ = hello.volume();
@@ -276,7 +285,9 @@ Session::Answer Session::HandleHello(const proto::HelloRequest& hello) {
     *out->mutable_applied() = role->applied();
     if (hello.role() == proto::ROLE_HEAL) out->set_unsynced_loss(brick->unsynced_loss());
   }
-  JoinCacheTracking(hello, *out);
+  // A read connection's answers (file data) grant nothing to cache: the primary's connection
+  // tracks the client's cache.
+  if (hello.role() != proto::ROLE_READ) JoinCacheTracking(hello, *out);
   return {.response = std::move(response)};
 }
 
@@ -444,6 +455,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, const net::Bu
         uint32_t size = std::min(request.read().size(), proto::kIoBytesMax);
         auto read = storage::ReadAt(fd, request.read().offset(), size);
         if (!read.ok()) return {.response = proto::ErrorResponse(read.status())};
+        volume_->CountRead();
         response.mutable_read();
         data = std::move(read.value());
       } else if (request.has_write()) {

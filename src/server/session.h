@@ -82,6 +82,9 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   Answer HandleHeal(const proto::Request& request, const net::Bulk& trailer);
   // A backup serves its primary's requests one at a time, in the order sent.
   void ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer);
+  // A read connection (ROLE_READ): a file's data by node id, from any in-sync brick holding a read
+  // lease (reads spread over the bricks).
+  Answer HandleSpreadRead(const proto::Request& request);
 
   uint64_t AddHandle(std::shared_ptr<OpenHandle> handle);
   std::shared_ptr<OpenHandle> FindHandle(uint64_t id);
@@ -130,6 +133,8 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
     uint64_t start = UINT64_MAX, end = 0;  // [start, end) covering every range it locked
   };
   std::map<std::pair<uint64_t, storage::NodeId>, LockOwner> lock_owners_;  // guarded by mutex_
+  // A read connection's descriptors of the files it read lately, by node (guarded by mutex_).
+  std::unordered_map<storage::NodeId, std::shared_ptr<UniqueFd>> spread_files_;
   // The pid of an owner of this session holding a lock on `node` that overlaps `lock`, or 0.
   uint32_t HolderPid(storage::NodeId node, uint64_t asking_owner, const proto::Lock& lock);
 };

@@ -3,12 +3,14 @@
 // applied one after another, in the order it sent them.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "server/session.h"
+#include "storage/file_io.h"
 
 namespace shoal::server {
 namespace {
@@ -59,10 +61,12 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
                                           uint64_t request_id) {
   auto change = role_->BeginChange();
   if (!change.ok()) return {.response = proto::ErrorResponse(change.status())};
-  // Looked up in the volume's order: the first try cannot be half-way through meanwhile.
-  if (auto first = role_->replies().Find(client_id_, request_id)) {
+  // Looked up in the volume's order: the first try cannot be half-way through its local apply.
+  if (role_->replies().Contains(client_id_, request_id)) {
     { ReplicaRole::Change over = std::move(*change); }  // lets the order go
-    return Repeated(request, std::move(*first));
+    // It may still be waiting for the backups: its outcome, once known.
+    if (auto first = role_->replies().Find(client_id_, request_id)) return Repeated(request, std::move(*first));
+    return {.response = proto::ErrorResponse(Status(Code::kBusy, "the first copy of this request was forgotten"))};
   }
   // The file behind a handle (before a release closes it): a backup that joined (healed) after
   // the file was opened has no such handle, and opens the file for the change alone.
@@ -71,7 +75,8 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     if (auto open = FindHandle(through)) through_node = open->node;
   }
   Answer answer = HandleLocal(request, trailer);
-  role_->replies().Insert(client_id_, request_id, answer.response);
+  // Settled below, once the backups have applied it (or it failed to replicate).
+  role_->replies().Insert(client_id_, request_id, answer.response, /*settled=*/answer.response.status() != 0);
   if (answer.response.status() != 0) {
     (void)change->Finish();  // nothing changed here, so nothing goes to the backups
     return answer;
@@ -123,8 +128,11 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     spdlog::warn("session.not_replicated peer={} volume={} op={} error=\"{}\"", connection_->peer(), volume_name_,
                  static_cast<int>(request.op_case()), replicated.ToString());
     if (handle != 0) DropHandle(handle);
-    return {.response = proto::ErrorResponse(replicated)};
+    Answer failed{.response = proto::ErrorResponse(replicated)};
+    role_->replies().Settle(client_id_, request_id, failed.response);
+    return failed;
   }
+  role_->replies().Settle(client_id_, request_id, answer.response);
   return answer;
 }
 
@@ -293,6 +301,53 @@ void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk traile
       self->Serve(next.id, next.request, next.trailer);
     }
   });
+}
+
+}  // namespace shoal::server
+
+namespace shoal::server {
+namespace {
+
+// The descriptors a read connection keeps open, of the files it read last: a client reads a file
+// in many pieces.
+constexpr size_t kSpreadFilesMax = 64;
+
+}  // namespace
+
+Session::Answer Session::HandleSpreadRead(const proto::Request& request) {
+  if (!request.has_read() || request.read().node() == 0)
+    return {.response = proto::ErrorResponse(
+                Status(Code::kProtocolError, "a read connection only reads files, by node id"))};
+  const auto& read = request.read();
+  storage::Brick& brick = *brick_.load();
+  std::shared_ptr<UniqueFd> fd;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = spread_files_.find(read.node()); it != spread_files_.end()) fd = it->second;
+  }
+  if (!fd) {
+    auto opened = brick.OpenFile(read.node(), O_RDONLY);
+    if (!opened.ok()) return {.response = proto::ErrorResponse(opened.status())};
+    fd = std::make_shared<UniqueFd>(std::move(opened->fd));
+    std::lock_guard lock(mutex_);
+    if (spread_files_.size() >= kSpreadFilesMax) spread_files_.clear();
+    spread_files_[read.node()] = fd;
+  }
+  auto data = storage::ReadAt(fd->get(), read.offset(), std::min(read.size(), proto::kIoBytesMax));
+  if (!data.ok()) return {.response = proto::ErrorResponse(data.status())};
+  // After the read: had the lease ended before it, a change this brick missed could have been
+  // acknowledged meanwhile.
+  if (role_) {
+    if (Status may = role_->MayServeSpreadRead(); !may.ok()) {
+      std::lock_guard lock(mutex_);
+      spread_files_.clear();
+      return {.response = proto::ErrorResponse(may)};
+    }
+  }
+  volume_->CountRead();
+  proto::Response response;
+  response.mutable_read();
+  return {.response = std::move(response), .trailer = std::move(*data)};
 }
 
 }  // namespace shoal::server

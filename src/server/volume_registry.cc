@@ -36,11 +36,12 @@ Status ServedVolume::Admit(const std::string& address) const {
                             address));
 }
 
-bool ServedVolume::AddClient(const std::shared_ptr<net::Connection>& connection) {
+bool ServedVolume::AddClient(const std::shared_ptr<net::Connection>& connection, bool reads_only) {
   std::lock_guard lock(mutex_);
   if (stopped_) return false;
-  std::erase_if(clients_, [](const auto& client) { return client.expired(); });
-  clients_.push_back(connection);
+  auto& list = reads_only ? readers_ : clients_;
+  std::erase_if(list, [](const auto& client) { return client.expired(); });
+  list.push_back(connection);
   return true;
 }
 
@@ -68,6 +69,8 @@ void ServedVolume::DisconnectClients(const std::string& reason) {
   {
     std::lock_guard lock(mutex_);
     clients.swap(clients_);
+    clients.insert(clients.end(), readers_.begin(), readers_.end());
+    readers_.clear();
   }
   for (auto& client : clients)
     if (auto connection = client.lock()) connection->Close(reason);

@@ -12,6 +12,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,9 +45,14 @@ class ServedVolume {
   // Whether a client at `address` (an IP address as text) may use the volume; if not, why.
   Status Admit(const std::string& address) const;
 
-  // Registers a client's connection, to be closed when the volume stops. False if it has stopped.
-  bool AddClient(const std::shared_ptr<net::Connection>& connection);
+  // Registers a client's connection, to be closed when the volume stops (or the brick leaves the
+  // in-sync set). False if it has stopped. `reads_only`: a mount's read connection (reads spread
+  // over the bricks), not counted as a client of its own.
+  bool AddClient(const std::shared_ptr<net::Connection>& connection, bool reads_only = false);
   uint32_t clients() const;
+  // File reads answered from the brick (volume status shows how reads spread over the bricks).
+  void CountRead() { reads_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
   // Closes every client's connection and refuses new ones; a replicated brick leaves its role.
   void Stop(const std::string& reason);
   // Closes every client's connection (they reconnect, maybe to another brick).
@@ -66,7 +72,9 @@ class ServedVolume {
   AddressPatterns allow_, reject_;                       // guarded by mutex_
   bool stopped_ = false;                                 // guarded by mutex_
   std::vector<std::weak_ptr<net::Connection>> clients_;  // guarded by mutex_
+  std::vector<std::weak_ptr<net::Connection>> readers_;  // guarded by mutex_
   std::shared_ptr<ReplicaRole> role_;                    // guarded by mutex_
+  std::atomic<uint64_t> reads_{0};
 };
 
 class VolumeRegistry {

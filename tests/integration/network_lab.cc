@@ -40,6 +40,16 @@ bool NetworkLab::Cut(int node) { return Ip({"-n", hub_, "link", "set", "p" + std
 
 bool NetworkLab::Restore(int node) { return Ip({"-n", hub_, "link", "set", "p" + std::to_string(node), "up"}); }
 
+bool NetworkLab::CutBetween(int a, int b) {
+  return Ip({"-n", Namespace(a), "route", "add", "blackhole", address(b) + "/32"}) &&
+         Ip({"-n", Namespace(b), "route", "add", "blackhole", address(a) + "/32"});
+}
+
+bool NetworkLab::RestoreBetween(int a, int b) {
+  return Ip({"-n", Namespace(a), "route", "del", "blackhole", address(b) + "/32"}) &&
+         Ip({"-n", Namespace(b), "route", "del", "blackhole", address(a) + "/32"});
+}
+
 bool NetworkLab::Ip(std::vector<std::string> args) {
   args.insert(args.begin(), "/usr/sbin/ip");
   CommandResult result = RunCommand(args);

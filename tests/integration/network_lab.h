@@ -4,6 +4,8 @@
 // own. Nothing is added to the machine's own namespace: the servers listen and are reached only
 // inside the lab. Cut(node) takes that node's port on the bridge down: it reaches no one and no
 // one reaches it, while processes inside the node's namespace still reach each other.
+// CutBetween(a, b) cuts one path, so that a server can be cut off from the others but not from
+// its clients.
 //
 // Processes run in a node with the prefix Enter(node) (nsenter --net: the network namespace
 // only, so FUSE mounts made there are seen by the whole machine). Everything is removed when the
@@ -31,6 +33,10 @@ class NetworkLab {
   // Takes `node` off the bridge, or puts it back. False (with error()) if `ip` failed.
   bool Cut(int node);
   bool Restore(int node);
+  // Cuts the path between nodes `a` and `b` alone (a blackhole route in each), or mends it: both
+  // still reach every other node.
+  bool CutBetween(int a, int b);
+  bool RestoreBetween(int a, int b);
 
  private:
   std::string Namespace(int node) const { return prefix_ + std::to_string(node); }

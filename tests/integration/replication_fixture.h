@@ -89,6 +89,15 @@ class ReplicationTest : public ThreePoolServers {
     }
     return false;
   }
+  // File reads each brick served so far, by server number (volume status, `reads`).
+  std::map<int, uint64_t> Reads(std::vector<int> via = {1, 2, 3}) {
+    std::map<int, uint64_t> reads;
+    const nlohmann::json status = Status(via);
+    for (const auto& brick : status["bricks"])
+      for (int i = 1; i <= 3; ++i)
+        if (brick["server"] == Name(i)) reads[i] = brick["reads"].get<uint64_t>();
+    return reads;
+  }
   std::vector<std::string> Bricks(std::vector<int> servers) {
     std::vector<std::string> paths;
     for (int i : servers) paths.push_back(Brick(i));
@@ -156,6 +165,21 @@ class Writer {
 // Every file the writer was told it wrote is there, whole.
 inline void ExpectAcknowledgedWrites(const std::string& dir, int count) {
   for (int i = 0; i < count; ++i) ASSERT_EQ(ReadFile(dir + "/f" + std::to_string(i)), Writer::Content(i)) << "f" << i;
+}
+
+// The file's content read through the mount, its pages first dropped from the page cache: the read
+// reaches a server (a brick chosen by reads spread over the bricks).
+inline std::string ReadPastPageCache(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return "<open failed: " + std::string(std::strerror(errno)) + ">";
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  std::string content;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) content.append(buffer, static_cast<size_t>(n));
+  if (n < 0) content = "<read failed: " + std::string(std::strerror(errno)) + ">";
+  ::close(fd);
+  return content;
 }
 
 }  // namespace shoal::testing

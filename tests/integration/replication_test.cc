@@ -71,6 +71,47 @@ TEST_F(ReplicationTest, EveryChangeLandsIdenticallyOnEveryBrick) {
   EXPECT_EQ(ReadFile(Brick(1) + "/dir/a.txt"), "alpha and more");
 }
 
+// Reads of file data are spread over the in-sync bricks by node id, each read answered with what
+// was written; a mount with reads=primary reads only from the primary. (partition_test.cc: a backup
+// that misses changes serves none of them.)
+TEST_F(ReplicationTest, FileReadsAreSpreadOverTheInSyncBricks) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0) << Status().dump();
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(1) + ":/www").exit_code, 0);
+  constexpr int kFiles = 30;
+  auto path = [](const std::string& m, int i) { return m + "/f" + std::to_string(i); };
+  auto content = [](int i) { return "file " + std::to_string(i) + " " + std::string(i * 1000, 'r'); };
+  for (int i = 0; i < kFiles; ++i) std::ofstream(path(mount.path(), i)) << content(i);
+  // The mount makes its read connections in the background: read until every brick has served
+  // some (bounded).
+  std::map<int, uint64_t> reads;
+  for (int round = 0; round < 500; ++round) {
+    for (int i = 0; i < kFiles; ++i) ASSERT_EQ(ReadPastPageCache(path(mount.path(), i)), content(i)) << "f" << i;
+    reads = Reads();
+    if (reads[1] > 0 && reads[2] > 0 && reads[3] > 0) break;
+  }
+  for (int server = 1; server <= 3; ++server) EXPECT_GT(reads[server], 0u) << "server " << server << ": " << Status().dump();
+  // A mount's read connections are not clients of their own.
+  for (const auto& brick : Status()["bricks"])
+    EXPECT_EQ(brick["clients"], brick["state"] == "primary" ? 1 : 0) << brick.dump();
+
+  Mount primary_only(MountPoint("p"));
+  ASSERT_EQ(primary_only.Start(Name(1) + ":/www", "reads=primary").exit_code, 0);
+  const std::map<int, uint64_t> before = Reads();
+  for (int i = 0; i < kFiles; ++i) ASSERT_EQ(ReadPastPageCache(path(primary_only.path(), i)), content(i)) << "f" << i;
+  const std::map<int, uint64_t> after = Reads();
+  for (int server = 1; server <= 3; ++server) {
+    if (server == primary) {
+      EXPECT_GE(after.at(server), before.at(server) + kFiles);
+    } else {
+      EXPECT_EQ(after.at(server), before.at(server)) << "server " << server;
+    }
+  }
+  EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3})), IsEmpty());
+}
+
 // A directory listing begun before the primary is killed goes on from the new primary, whose
 // brick sits on another filesystem (ext4 seeds its name hashes per filesystem, so the two bricks'
 // own offsets differ): every name comes exactly once.
