@@ -11,6 +11,7 @@
 #   With SHOAL_REPLICA=N it waits until every brick is in the volume's in-sync set, and builds
 #   the pool again (up to 3 times; logs of a failed attempt kept in
 #   /srv/shoal-bench/shoal-not-in-sync-*) when one dropped out at start.
+#   SHOAL_MOUNT_OPTS=a,b adds mount options (e.g. reads=primary, to read only from the primary).
 #   With SHOAL_NETNS=1 each server runs in a network namespace of its own (lib.sh: shb-s1..3 on
 #   bridge shb-br1, 10.99.61.0/24) and listens on its address there; the client and the CLI reach
 #   them through the bridge. failover.sh needs that for `cut`.
@@ -105,7 +106,7 @@ shoal_pool_up() {
     log "shoal: pool of $# servers, volume $SHOAL_VOL started (${layout[*]})"
     mkdir -p "$SHOAL_MNT"
     # the client logs to a file of its own (default: syslog, which a bare machine may not have)
-    local opts="log-file=$SHOAL_BASE/client.log${backups:+,backup-servers=$backups}"
+    local opts="log-file=$SHOAL_BASE/client.log${backups:+,backup-servers=$backups}${SHOAL_MOUNT_OPTS:+,$SHOAL_MOUNT_OPTS}"
     timeout 60 "$SHOAL_CLI" mount "$first:/$SHOAL_VOL" "$SHOAL_MNT" -o "$opts" \
         > "$SHOAL_BASE/mount.log" 2>&1 \
         || { cat "$SHOAL_BASE/mount.log" >&2; die "shoal mount $first:/$SHOAL_VOL $SHOAL_MNT failed"; }

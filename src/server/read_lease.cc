@@ -112,7 +112,8 @@ std::vector<ReplicaRole::LeaseHolder> ReplicaRole::RevokeReadLeasesLocked(const 
   return holders;
 }
 
-void ReplicaRole::AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, std::string_view why) {
+void ReplicaRole::AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, std::string_view why,
+                                     const std::function<bool()>& meanwhile) {
   Clock::time_point ends{};
   for (const LeaseHolder& holder : holders) {
     if (holder.ends <= Clock::now() || holder.ends <= ends) continue;
@@ -128,7 +129,11 @@ void ReplicaRole::AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, st
   if (ends <= now) return;
   spdlog::info("replica.read_lease_wait volume={} wait_ms={} reason=\"{}\"", volume_.name(),
                std::chrono::duration_cast<std::chrono::milliseconds>(ends - now).count(), why);
-  std::this_thread::sleep_until(ends);
+  if (!meanwhile) return std::this_thread::sleep_until(ends);
+  while (Clock::now() < ends) {
+    std::this_thread::sleep_until(std::min(ends, Clock::now() + std::chrono::milliseconds(100)));
+    if (!meanwhile()) return;
+  }
 }
 
 }  // namespace shoal::server

@@ -168,7 +168,12 @@ void ReplicaRole::FollowRecord(coord::EtcdClient& etcd) {
       if (!InSync(fresh->set, brick)) leaving.push_back(brick);
     holders = RevokeReadLeasesLocked(leaving);
   }
-  AwaitReadLeasesEnd(holders, "the replica set's record took bricks out of the in-sync set");
+  // On the role thread: the lease and the other backups' read leases are renewed meanwhile.
+  AwaitReadLeasesEnd(holders, "the replica set's record took bricks out of the in-sync set", [&] {
+    if (!KeepLease(etcd)) return false;
+    RenewReadLeases();
+    return true;
+  });
   std::vector<std::shared_ptr<Backup>> dropped;
   {
     std::lock_guard lock(mutex_);
@@ -569,39 +574,53 @@ void ReplicaRole::Run() {
   }
 }
 
+bool ReplicaRole::KeepLease(coord::EtcdClient& etcd) {
+  const auto now = Clock::now();
+  bool renew;
+  int64_t lease;
+  {
+    std::lock_guard lock(mutex_);
+    renew = now >= next_keep_alive_;
+    lease = lease_;
+  }
+  if (renew) {
+    // Each member gets a third of the lease: one cut off from the network (whose requests hang
+    // rather than fail) leaves time to renew through another.
+    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
+    std::unique_lock lock(mutex_);
+    if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
+      if (now >= lease_valid_until_)
+        spdlog::warn("replica.lease_renewed volume={} brick={} late_ms={}", volume_.name(), brick_,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - lease_valid_until_).count());
+      lease_valid_until_ = now + std::chrono::seconds(renewed->ttl_s);
+      next_keep_alive_ = now + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+      lease_renewed_.notify_all();
+    } else if (renewed.ok() || renewed.status().code() == Code::kNotFound) {
+      lock.unlock();
+      Demote("its lease has expired");
+      return false;
+    }
+  }
+  // Past its lease the primary acknowledges nothing (CheckLease), but keeps the role while etcd
+  // may still renew the lease: when etcd's leader dies, the members elect another within about
+  // a second and extend every lease, and the primary goes on without a failover.
+  Clock::time_point valid_until;
+  {
+    std::lock_guard lock(mutex_);
+    valid_until = lease_valid_until_;
+  }
+  if (Clock::now() >= valid_until + kFencedMax) {
+    Demote("it could not renew its lease in time");
+    return false;
+  }
+  return true;
+}
+
 void ReplicaRole::Tick() {
   auto etcd = etcd_();
   if (!etcd) return;
   if (state() == State::kPrimary) {
-    const auto now = Clock::now();
-    bool renew;
-    int64_t lease;
-    {
-      std::lock_guard lock(mutex_);
-      renew = now >= next_keep_alive_;
-      lease = lease_;
-    }
-    if (renew) {
-      // Each member gets a third of the lease: one cut off from the network (whose requests hang
-      // rather than fail) leaves time to renew through another.
-      auto renewed = etcd->KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
-      std::unique_lock lock(mutex_);
-      if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
-        if (now >= lease_valid_until_)
-          spdlog::warn("replica.lease_renewed volume={} brick={} late_ms={}", volume_.name(), brick_,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(now - lease_valid_until_).count());
-        lease_valid_until_ = now + std::chrono::seconds(renewed->ttl_s);
-        next_keep_alive_ = now + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
-        lease_renewed_.notify_all();
-      } else if (renewed.ok() || renewed.status().code() == Code::kNotFound) {
-        lock.unlock();
-        return Demote("its lease has expired");
-      }
-    }
-    // Past its lease the primary acknowledges nothing (CheckLease), but keeps the role while etcd
-    // may still renew the lease: when etcd's leader dies, the members elect another within about
-    // a second and extend every lease, and the primary goes on without a failover.
-    if (Clock::now() >= lease_valid_until_ + kFencedMax) return Demote("it could not renew its lease in time");
+    if (!KeepLease(*etcd)) return;
     if (Clock::now() >= next_follow_) {
       next_follow_ = Clock::now() + kFollowInterval;
       FollowRecord(*etcd);

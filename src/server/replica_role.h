@@ -197,6 +197,9 @@ class ReplicaRole {
   bool SomeoneAhead(const ReplicaSetEntry& entry);
   void Run();
   void Tick();
+  // The primary, on the role thread: renews its etcd lease when due; false if it was demoted
+  // (the lease expired, or could not be renewed for too long).
+  bool KeepLease(coord::EtcdClient& etcd);
   void Campaign(coord::EtcdClient& etcd, const ReplicaSetEntry& entry);
   // Connects to the backups of `entry` and drops those that cannot follow; false if it failed.
   bool BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry);
@@ -237,8 +240,10 @@ class ReplicaRole {
   Clock::duration ReadLeaseWithMargin() const;
   // Returns once none of `holders` can still serve a read: sleeps until their leases end, except
   // for one whose connection was lost and whose server no longer listens (its process is gone,
-  // or it stopped its roles first), saying so in the log (not under mutex_).
-  void AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, std::string_view why);
+  // or it stopped its roles first), saying so in the log (not under mutex_). `meanwhile`, if
+  // given, runs every 100 ms; when it returns false the wait ends (the role was lost).
+  void AwaitReadLeasesEnd(const std::vector<LeaseHolder>& holders, std::string_view why,
+                          const std::function<bool()>& meanwhile = {});
   // Whether nothing listens at `server` (connection refused): its process is gone, not merely
   // slow or frozen, whose kernel would still accept the connection.
   static bool NothingListens(const std::string& server);
