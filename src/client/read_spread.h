@@ -44,8 +44,9 @@ class ReadSpread {
 
  private:
   using Clock = std::chrono::steady_clock;
-  std::vector<std::unique_ptr<net::ClientTransport>> readers_;  // by brick
+  // Before readers_: a read failed by a reader's destruction still calls Failed.
   std::unique_ptr<std::atomic<Clock::rep>[]> avoid_until_;      // by brick
+  std::vector<std::unique_ptr<net::ClientTransport>> readers_;  // by brick
 };
 
 }  // namespace shoal::client
