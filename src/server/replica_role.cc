@@ -574,32 +574,37 @@ void ReplicaRole::Run() {
   }
 }
 
-bool ReplicaRole::KeepLease(coord::EtcdClient& etcd) {
-  const auto now = Clock::now();
-  bool renew;
+Status ReplicaRole::RenewLease(coord::EtcdClient& etcd) {
+  const auto asked = Clock::now();
   int64_t lease;
   {
     std::lock_guard lock(mutex_);
-    renew = now >= next_keep_alive_;
     lease = lease_;
   }
-  if (renew) {
-    // Each member gets a third of the lease: one cut off from the network (whose requests hang
-    // rather than fail) leaves time to renew through another.
-    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
-    std::unique_lock lock(mutex_);
-    if (renewed.ok() && renewed->ttl_s > 0 && lease == lease_) {
-      if (now >= lease_valid_until_)
-        spdlog::warn("replica.lease_renewed volume={} brick={} late_ms={}", volume_.name(), brick_,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(now - lease_valid_until_).count());
-      lease_valid_until_ = now + std::chrono::seconds(renewed->ttl_s);
-      next_keep_alive_ = now + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
-      lease_renewed_.notify_all();
-    } else if (renewed.ok() || renewed.status().code() == Code::kNotFound) {
-      lock.unlock();
-      Demote("its lease has expired");
-      return false;
-    }
+  // Each member gets a third of the lease: one cut off from the network (whose requests hang
+  // rather than fail) leaves time to renew through another.
+  auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
+  if (!renewed.ok()) return renewed.status();
+  std::lock_guard lock(mutex_);
+  if (renewed->ttl_s <= 0 || lease != lease_) return Status(Code::kNotFound, "the primary's lease has expired");
+  if (asked >= lease_valid_until_)
+    spdlog::warn("replica.lease_renewed volume={} brick={} late_ms={}", volume_.name(), brick_,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(asked - lease_valid_until_).count());
+  lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);
+  next_keep_alive_ = asked + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
+  lease_renewed_.notify_all();
+  return Status::Ok();
+}
+
+bool ReplicaRole::KeepLease(coord::EtcdClient& etcd) {
+  bool due;
+  {
+    std::lock_guard lock(mutex_);
+    due = Clock::now() >= next_keep_alive_;
+  }
+  if (due && RenewLease(etcd).code() == Code::kNotFound) {
+    Demote("its lease has expired");
+    return false;
   }
   // Past its lease the primary acknowledges nothing (CheckLease), but keeps the role while etcd
   // may still renew the lease: when etcd's leader dies, the members elect another within about
@@ -753,18 +758,7 @@ bool ReplicaRole::BecomePrimary(coord::EtcdClient& etcd, ReplicaSetEntry entry) 
   // Waits a moment, renewing the lease meanwhile; false if it cannot be renewed.
   auto pause = [&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const auto asked = Clock::now();
-    int64_t lease;
-    {
-      std::lock_guard lock(mutex_);
-      lease = lease_;
-    }
-    auto renewed = etcd.KeepAlive(lease, options_.lease_ttl_s * 1000 / 3);
-    if (!renewed.ok() || renewed->ttl_s <= 0) return false;
-    std::lock_guard lock(mutex_);
-    lease_valid_until_ = asked + std::chrono::seconds(renewed->ttl_s);
-    next_keep_alive_ = asked + std::chrono::milliseconds(renewed->ttl_s * 1000 / 3);
-    return true;
+    return RenewLease(etcd).ok();
   };
   std::map<uint32_t, std::shared_ptr<Backup>> backups;
   std::map<uint32_t, std::string> failed;

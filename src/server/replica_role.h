@@ -197,6 +197,9 @@ class ReplicaRole {
   bool SomeoneAhead(const ReplicaSetEntry& entry);
   void Run();
   void Tick();
+  // Renews the primary's etcd lease now: kNotFound if it has expired, another error if etcd did
+  // not answer.
+  Status RenewLease(coord::EtcdClient& etcd);
   // The primary, on the role thread: renews its etcd lease when due; false if it was demoted
   // (the lease expired, or could not be renewed for too long).
   bool KeepLease(coord::EtcdClient& etcd);
