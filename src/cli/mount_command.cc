@@ -32,7 +32,8 @@ void AddMountCommand(CLI::App& app, Outcome& outcome) {
   mount->add_option("mountpoint", args->mountpoint, "an existing directory")->required();
   mount->add_option("-o", args->options,
                     "comma-separated options: backup-servers=H2:H3, attr-timeout=S, entry-timeout=S, "
-                    "negative-timeout=S, connect-timeout=S, log-file=PATH, log-level=L, ro, foreground, ...");
+                    "negative-timeout=S, connect-timeout=S, reads=spread|primary, strict-locks, log-file=PATH, "
+                    "log-level=L, ro, foreground, ...");
   mount->add_flag("-f,--foreground", args->foreground, "stay in the foreground and log to stderr");
   mount->footer("Unmount with: umount MOUNTPOINT (or fusermount3 -u MOUNTPOINT)");
   mount->callback([args, &outcome] { outcome.exit_code = Mount(args->spec, args->mountpoint, args->options, args->foreground); });

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <random>
 
@@ -112,22 +114,24 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
 }
 
 void Client::NoteLock(const std::shared_ptr<OpenFile>& file, const proto::SetLockRequest& granted) {
-  if (!replicated_) return;
   {
     std::lock_guard lock(file->mutex);
+    const bool unlock = granted.lock().type() == proto::LOCK_TYPE_UNLOCK;
     const bool all = granted.whole_file() || (granted.lock().start() == 0 && granted.lock().length() == 0);
-    if (granted.lock().type() == proto::LOCK_TYPE_UNLOCK && all) {
+    if (unlock && all) {
       // Everything this owner held on the file is gone: nothing before it needs taking again.
       std::erase_if(file->locks, [&](const proto::SetLockRequest& noted) {
         return noted.owner() == granted.owner() && noted.whole_file() == granted.whole_file();
       });
+      if (!granted.whole_file()) file->lock_owners.erase(granted.owner());
       return;
     }
-    file->locks.push_back(granted);
+    if (!granted.whole_file() && !unlock) file->lock_owners.insert(granted.owner());
+    if (replicated_) file->locks.push_back(granted);
   }
   std::lock_guard lock(locked_mutex_);
   std::erase_if(locked_, [](const auto& weak) { return weak.expired(); });
-  locked_.push_back(file);
+  if (std::ranges::none_of(locked_, [&](const auto& weak) { return weak.lock() == file; })) locked_.push_back(file);
 }
 
 void Client::ForgetLocks(NodeId node, uint64_t owner) {
@@ -142,6 +146,7 @@ void Client::ForgetLocks(NodeId node, uint64_t owner) {
     std::erase_if(file->locks, [&](const proto::SetLockRequest& noted) {
       return noted.owner() == owner && !noted.whole_file();  // close(2) drops POSIX locks, not flocks
     });
+    file->lock_owners.erase(owner);
   }
 }
 
@@ -299,14 +304,30 @@ void Client::Read(std::shared_ptr<OpenFile> file, uint64_t offset, uint32_t size
 
 void Client::Release(std::shared_ptr<OpenFile> file) {
   uint64_t handle = 0;
+  std::vector<uint64_t> owners;
   {
     std::lock_guard lock(file->mutex);
     if (file->generation != transport_->generation()) return;  // the server already let go
     handle = file->server_handle;
+    owners.assign(file->lock_owners.begin(), file->lock_owners.end());
   }
-  proto::Request request;
-  request.mutable_release()->set_handle(handle);
-  Call(std::move(request), nullptr, [](Result<Reply>) {});
+  // Each owner's locks go as its close(2) would have dropped them (a flush), before the handle.
+  auto release = [this, handle] {
+    proto::Request request;
+    request.mutable_release()->set_handle(handle);
+    Call(std::move(request), nullptr, [](Result<Reply>) {});
+  };
+  if (owners.empty()) return release();
+  auto left = std::make_shared<std::atomic<size_t>>(owners.size());
+  for (uint64_t owner : owners) {
+    ForgetLocks(file->node, owner);
+    proto::Request request;
+    request.mutable_flush()->set_handle(handle);
+    request.mutable_flush()->set_owner(owner);
+    Call(std::move(request), nullptr, [left, release](Result<Reply>) {
+      if (--*left == 0) release();
+    });
+  }
 }
 
 }  // namespace shoal::client

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ struct OpenFile {
   // The lock requests granted through this file, in order: taken again on the new primary after
   // a failover (replicated volumes; guarded by mutex).
   std::vector<proto::SetLockRequest> locks;
+  // The owners that took POSIX locks through this file and have not closed it since (guarded by
+  // mutex). A close(2) the kernel does not tell (a read-only open without flush) leaves them
+  // here, and Release drops their locks.
+  std::set<uint64_t> lock_owners;
 };
 
 // Whether `request` may be sent again after a lost connection without changing its effect.
@@ -91,7 +96,8 @@ class Client {
   // file first if the connection it was opened on is gone.
   void CallOnFile(std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t handle)> build,
                   net::Bulk trailer, Callback done);
-  // Lets go of the file on the server (nothing to do if its connection is gone).
+  // Lets go of the file on the server (nothing to do if its connection is gone), first dropping
+  // the POSIX locks taken through it that no close(2) dropped.
   void Release(std::shared_ptr<OpenFile> file);
   // Reads `size` bytes of `file` at `offset`: from the brick ReadSpread picks, or through the
   // primary's connection when that brick cannot serve it.
@@ -100,7 +106,8 @@ class Client {
   // Locks on a replicated volume live on the primary. The client keeps what it was granted
   // (NoteLock) and what close(2) dropped (ForgetLocks), and takes its locks again, marked
   // `reclaim`, as soon as it is connected to a new primary, which grants nothing else for its
-  // first seconds (ReplicaRole::MayGrantLock). No-ops on a one-brick volume.
+  // first seconds (ReplicaRole::MayGrantLock); on a one-brick volume only the owners are kept,
+  // for Release.
   void NoteLock(const std::shared_ptr<OpenFile>& file, const proto::SetLockRequest& granted);
   // close(2) by `owner`: its POSIX locks on `node` are gone, whichever open file took them.
   void ForgetLocks(NodeId node, uint64_t owner);

@@ -111,8 +111,16 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto file = adapter.client.AdoptUnopened(ino, fi->flags, /*directory=*/false);
     RememberLazy(adapter, file);
     fi->keep_cache = adapter.versions.KeepOnOpen(ino);
-    // FLUSH stays on (it is answered here unless the file has locks): any close(2) must be able
-    // to drop its process's POSIX locks, even those taken through another descriptor later.
+    // Its close(2) is not told to this mount (one request less per open; php_like, say) unless a
+    // POSIX lock was taken on the file through the mount: dropping the closing process's POSIX
+    // locks is all a read-only close would do here. Locks taken later through this descriptor go
+    // when it is released (Client::Release); those its process takes through another descriptor
+    // go when that one is closed, not at this close. That is the one departure from POSIX, and
+    // -o strict-locks undoes it.
+    {
+      std::lock_guard lock(adapter.locked_mutex);
+      fi->noflush = !adapter.options.strict_locks && !adapter.locked.contains(ino);
+    }
     SetFile(fi, std::move(file));
     if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
     return;

@@ -72,6 +72,10 @@ Status ApplyOption(MountOptions& options, std::string_view option) {
   }
   if (key == "foreground") {
     options.foreground = true;
+  } else if (key == "strict-locks") {
+    if (eq != std::string_view::npos)  // "strict-locks=no" must not turn it on
+      return Status(Code::kInvalidArgument, fmt::format("mount option strict-locks takes no value (got '{}')", option));
+    options.strict_locks = true;
   } else if (key == "backup-servers" || key == "backup-volfile-servers") {
     SHOAL_RETURN_IF_ERROR(AddBackupServers(options, value));
   } else if (key == "attr-timeout") {

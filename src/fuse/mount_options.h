@@ -2,8 +2,9 @@
 //
 //   SPEC = HOST[:PORT]:/VOLUME
 //   -o backup-servers=H2[:P]:H3[:P], attr-timeout=S, entry-timeout=S, negative-timeout=S,
-//      connect-timeout=S, reads=spread|primary, log-file=PATH, log-level=L, foreground, ro, and the generic mount
-//      options (rw, nosuid, nodev, noexec, noatime, allow_other, ...). Options that only
+//      connect-timeout=S, reads=spread|primary, strict-locks, log-file=PATH, log-level=L,
+//      foreground, ro, and the generic mount options (rw, nosuid, nodev, noexec, noatime,
+//      allow_other, ...). Options that only
 //      mean something to mount(8) or to boot ordering (defaults, _netdev, auto, noauto, user,
 //      nofail, x-systemd.*) are accepted and ignored.
 #pragma once
@@ -32,6 +33,11 @@ struct MountOptions {
   // A replicated volume: file data is read from every in-sync brick (spread), or only from the
   // primary's (reads=primary).
   bool spread_reads = true;
+  // Every close(2), read-only ones too, reaches the client, so that it drops the closing
+  // process's POSIX locks on the file however they were taken, as POSIX says. Off: a read-only
+  // descriptor opened while the file had no lock through this mount closes without a request
+  // (adapter_files.cc, Open).
+  bool strict_locks = false;
   std::string log_file;
   std::string log_level = "info";
   std::vector<std::string> fuse_options;  // passed to the kernel mount: ro, nosuid, allow_other...

@@ -129,6 +129,15 @@ TEST(ParseMountOptionsTest, ReadsAreSpreadUnlessSentToThePrimary) {
   EXPECT_FALSE(primary->spread_reads);
 }
 
+TEST(ParseMountOptionsTest, StrictLocksIsOffUnlessAsked) {
+  auto fast = Parse("host:/vol");
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_FALSE(fast->strict_locks);
+  auto strict = Parse("host:/vol", {"strict-locks"});
+  ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+  EXPECT_TRUE(strict->strict_locks);
+}
+
 TEST(ParseMountOptionsTest, LogFileLogLevelAndForeground) {
   auto options = Parse("host:/vol", {"log-file=/var/log/shoal.log,log-level=debug,foreground"});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
@@ -229,6 +238,10 @@ TEST(ParseMountOptionsErrorTest, TimeoutInfinite) {
 
 TEST(ParseMountOptionsErrorTest, ReadsNeitherSpreadNorPrimary) {
   ExpectRejected("host:/vol", {"reads=nearest"}, "reads=nearest");
+}
+
+TEST(ParseMountOptionsErrorTest, StrictLocksWithAValue) {
+  ExpectRejected("host:/vol", {"strict-locks=no"}, "takes no value");
 }
 
 TEST(ParseMountOptionsErrorTest, BackupServerWithBadPort) {

@@ -360,7 +360,7 @@ void PosixTest::SetUp() {
   server_ = std::make_unique<Server>(dir_.path() + "/data", brick_root());
   ASSERT_TRUE(server_->Start()) << server_->error();
   mount_ = std::make_unique<Mount>(mount_root());
-  CommandResult mounted = mount_->Start(server_->spec());
+  CommandResult mounted = mount_->Start(server_->spec(), mount_options());
   ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
   ASSERT_TRUE(mount_->mounted());
 }

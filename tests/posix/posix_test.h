@@ -154,6 +154,8 @@ class PosixTest : public ::testing::TestWithParam<Backing> {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // The mount's -o options (none: the defaults).
+  virtual std::string mount_options() const { return ""; }
 
   // Runs `scenario` under the local directory, then under the mount, and expects equal traces.
   void ExpectSameOnBoth(const Scenario& scenario);
