@@ -236,7 +236,11 @@ void PosixLocksGoWithAnyClose(const std::string& root, Trace& t) {
     child.Send(turn);
     // At most 10 s: a lock that is never dropped shows as a difference, not as a hung test (the
     // child is killed when `child` goes).
-    if (!child.Readable(10'000)) return t.Note("the child is still waiting", ""), void(stuck = true);
+    if (!child.Readable(10'000)) {
+      t.Note("the child is still waiting", "");
+      stuck = true;
+      return;
+    }
     child.Receive();
   };
 
