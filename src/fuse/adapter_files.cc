@@ -77,6 +77,13 @@ void RememberLazy(Adapter& adapter, const std::shared_ptr<OpenFile>& file) {
   adapter.lazy.push_back(file);
 }
 
+// Whether a POSIX lock was ever taken on `ino` through this mount (then its closes must reach the
+// server, to drop the closing owner's locks).
+bool LockedThroughMount(Adapter& adapter, fuse_ino_t ino) {
+  std::lock_guard lock(adapter.locked_mutex);
+  return adapter.locked.contains(ino);
+}
+
 bool LazyOpenable(int flags) {
   return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT));
 }
@@ -117,10 +124,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // when it is released (Client::Release); those its process takes through another descriptor
     // go when that one is closed, not at this close. That is the one departure from POSIX, and
     // -o strict-locks undoes it.
-    {
-      std::lock_guard lock(adapter.locked_mutex);
-      fi->noflush = !adapter.options.strict_locks && !adapter.locked.contains(ino);
-    }
+    fi->noflush = !adapter.options.strict_locks && !LockedThroughMount(adapter, ino);
     SetFile(fi, std::move(file));
     if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);
     return;
@@ -192,12 +196,8 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   AfterWrites(req, ino, [req, ino, owner, file = FileOf(fi)] {
     Adapter& adapter = Of(req);
     const int failed = Errno(client::WriteBehind::ErrorOf(*file));  // 0 if none; kept for fsync
-    bool locked = false;
-    {
-      std::lock_guard lock(adapter.locked_mutex);
-      locked = adapter.locked.contains(ino);
-    }
-    if (!locked) return (void)fuse_reply_err(req, failed);  // nothing on the server to let go of
+    // Nothing on the server to let go of unless a lock was taken through the mount.
+    if (!LockedThroughMount(adapter, ino)) return (void)fuse_reply_err(req, failed);
     // The closing owner's locks go even when close(2) reports an error.
     AskOnFile(req, file, [owner](uint64_t handle) {
       proto::Request r;
