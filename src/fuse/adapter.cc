@@ -70,6 +70,16 @@ void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(re
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // Size and mtime must include this mount's writes still on their way, from any open file.
   auto file = fi != nullptr && !FileOf(fi)->directory ? FileOf(fi) : nullptr;
+  // A directory this mount just changed a name in: the change's answer said what it is now.
+  if (!file)
+    if (auto kept = Of(req).directory_attrs.Take(ino)) {
+      Adapter& adapter = Of(req);
+      NoteAttr(adapter, kept->attr, kept->ttl_s);
+      NoteGranted(adapter, kept->attr, CacheTimes{.attr_s = kept->ttl_s});
+      struct stat st = StatOf(kept->attr);
+      fuse_reply_attr(req, &st, kept->ttl_s);
+      return;
+    }
   AfterWrites(req, ino, [req, ino, file] {
     proto::Request request;
     request.mutable_get_attr()->set_node(ino);
@@ -119,9 +129,10 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
       }, reply_attr);
       return;
     }
+    const uint64_t node = set.node();
     proto::Request request;
     *request.mutable_set_attr() = std::move(set);
-    Ask(req, std::move(request), reply_attr);
+    AskChanging(req, std::move(request), {node}, reply_attr);
   });
 }
 
@@ -139,7 +150,9 @@ void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   make->set_mode(mode);
   make->set_rdev(rdev);
   *make->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name)](Result<Reply> reply) {
+  auto change = Of(req).directory_attrs.Begin({parent});
+  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name), change](Result<Reply> reply) {
+    EndChange(Of(req), change, reply);
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); }, parent,
                name);
   });
@@ -156,7 +169,9 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
   symlink->set_name(name);
   symlink->set_target(target);
   *symlink->mutable_caller() = CallerOf(req);
-  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name)](Result<Reply> reply) {
+  auto change = Of(req).directory_attrs.Begin({parent});
+  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name), change](Result<Reply> reply) {
+    EndChange(Of(req), change, reply);
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); }, parent,
                name);
   });
@@ -168,8 +183,10 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   request.mutable_link()->set_new_parent(new_parent);
   request.mutable_link()->set_new_name(new_name);
   const uint64_t writes_since = Of(req).write_behind.Since();
+  auto change = Of(req).directory_attrs.Begin({new_parent});
   Of(req).client.Call(std::move(request), nullptr,
-                      [req, new_parent, new_name = std::string(new_name), writes_since](Result<Reply> reply) {
+                      [req, new_parent, new_name = std::string(new_name), writes_since, change](Result<Reply> reply) {
+    EndChange(Of(req), change, reply);
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.link().entry(); }, new_parent,
                new_name, writes_since);
   });
@@ -193,7 +210,8 @@ void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool directory)
   request.mutable_remove()->set_parent(parent);
   request.mutable_remove()->set_name(name);
   request.mutable_remove()->set_directory(directory);
-  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+  if (directory) Of(req).directory_attrs.Clear();  // it may be kept itself
+  AskChanging(req, std::move(request), {parent}, [req](const Reply&) { ReplyOk(req); });
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) { Remove(req, parent, name, false); }
@@ -209,7 +227,8 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
   rename->set_new_parent(new_parent);
   rename->set_new_name(new_name);
   rename->set_flags(flags);
-  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+  Of(req).directory_attrs.Clear();  // the node renamed may be a directory kept, its ctime about to change
+  AskChanging(req, std::move(request), {parent, new_parent}, [req](const Reply&) { ReplyOk(req); });
 }
 
 void StatFs(fuse_req_t req, fuse_ino_t) {
@@ -241,7 +260,7 @@ void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   set->set_name(name);
   set->set_value(std::string(value, size));
   set->set_flags(flags);
-  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+  AskChanging(req, std::move(request), {ino}, [req](const Reply&) { ReplyOk(req); });
 }
 
 void ReplyXattr(fuse_req_t req, size_t size, const XattrCache::Answer& answer) {
@@ -325,7 +344,7 @@ void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   proto::Request request;
   request.mutable_remove_xattr()->set_node(ino);
   request.mutable_remove_xattr()->set_name(name);
-  Ask(req, std::move(request), [req](const Reply&) { ReplyOk(req); });
+  AskChanging(req, std::move(request), {ino}, [req](const Reply&) { ReplyOk(req); });
 }
 
 }  // namespace

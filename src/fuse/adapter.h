@@ -19,6 +19,7 @@
 
 #include "client/client.h"
 #include "client/write_behind.h"
+#include "fuse/directory_attrs.h"
 #include "fuse/mount_options.h"
 #include "fuse/notifier.h"
 #include "fuse/version_table.h"
@@ -38,7 +39,9 @@ struct Adapter {
   VersionTable versions;
   XattrCache xattrs{options.attr_timeout_s};
   // Carries out the server's invalidations and keeps the lease on the kernel's caches.
-  Notifier notifier{client, options, xattrs, versions};
+  // A directory's attributes after this mount's last change of its names, for the next getattr.
+  DirectoryAttrs directory_attrs;
+  Notifier notifier{client, options, xattrs, versions, directory_attrs};
 
   // Read-only opens are answered without asking the server (the pages are usually cached); the
   // server sees the file only when a read reaches it. Before this mount removes or replaces a

@@ -144,7 +144,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   create->set_flags(fi->flags);
   *create->mutable_caller() = CallerOf(req);
   const int flags = fi->flags;
-  Of(req).client.Call(std::move(request), nullptr, [req, flags, parent, name = std::string(name)](Result<Reply> reply) {
+  auto change = Of(req).directory_attrs.Begin({parent});
+  Of(req).client.Call(std::move(request), nullptr, [req, flags, parent, name = std::string(name), change](Result<Reply> reply) {
+    EndChange(Of(req), change, reply);
     if (!reply.ok()) {
       fuse_reply_err(req, Errno(reply.status()));
       return;
@@ -283,6 +285,7 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
   // The smallest entry takes 24 (plain) or 152 (plus) bytes of the kernel's buffer.
   const uint32_t entries_max = static_cast<uint32_t>(size / (plus ? 152 : 24) + 1);
   const uint64_t writes_since = Of(req).write_behind.Since();
+  Of(req).directory_attrs.Forget(FileOf(fi)->node);  // listing it may change its atime
   AskOnFile(req, fi, [offset, entries_max, plus](uint64_t handle) {
     proto::Request r;
     auto* read_dir = r.mutable_read_dir();

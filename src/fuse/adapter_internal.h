@@ -148,6 +148,29 @@ void Ask(fuse_req_t req, proto::Request request, OnOk on_ok, net::Bulk trailer =
   });
 }
 
+// Ends the change `change` of directories' names or attributes with its reply: keeps what the
+// reply says of those directories' attributes for as long as the kernel could keep the reply
+// (DirectoryAttrs). Before the kernel hears of the reply, which makes it ask for them.
+inline void EndChange(Adapter& adapter, const DirectoryAttrs::Change& change, const Result<Reply>& reply) {
+  if (!reply.ok() || reply->response.status() != 0)
+    return adapter.directory_attrs.End(change, std::vector<proto::Attr>{}, 0);
+  const CacheTimes times = TimesOf(adapter, reply.value());
+  adapter.directory_attrs.End(change, reply->response.changed_dirs(), times.attr_s);
+}
+
+// Ask, for a change of the names or attributes of directories `dirs`.
+template <typename OnOk>
+void AskChanging(fuse_req_t req, proto::Request request, std::vector<uint64_t> dirs, OnOk on_ok) {
+  Adapter& adapter = Of(req);
+  auto change = adapter.directory_attrs.Begin(std::move(dirs));
+  adapter.client.Call(std::move(request), nullptr,
+                      [req, change = std::move(change), on_ok = std::move(on_ok)](Result<Reply> reply) {
+                        EndChange(Of(req), change, reply);
+                        if (!reply.ok()) return (void)fuse_reply_err(req, Errno(reply.status()));
+                        on_ok(*reply);
+                      });
+}
+
 template <typename OnOk>
 void AskOnFile(fuse_req_t req, std::shared_ptr<OpenFile> file, std::function<proto::Request(uint64_t)> build,
                OnOk on_ok, net::Bulk trailer = nullptr) {

@@ -32,11 +32,13 @@ class FuseKernel : public KernelCache {
 
 std::unique_ptr<KernelCache> FuseKernelCache(fuse_session* session) { return std::make_unique<FuseKernel>(session); }
 
-Notifier::Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions)
+Notifier::Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions,
+                   DirectoryAttrs& directory_attrs)
     : transport_(client.transport()),
       options_(options),
       xattrs_(xattrs),
       versions_(versions),
+      directory_attrs_(directory_attrs),
       lease_ms_(static_cast<int>(client.transport().hello().push_ack_timeout_ms())) {
   transport_.SetPushHandler([inbox = inbox_, transport = &transport_](uint64_t generation, uint64_t push_id,
                                                                       proto::Push push) {
@@ -142,6 +144,7 @@ void Notifier::CarryOut(const Work& work) {
     kernel_->InvalidateNode(ino, /*pages=*/false);
     xattrs_.Forget(ino);
     versions_.Forget(ino);  // its pages are not kept at the next open
+    directory_attrs_.Forget(ino);
     grants_.ForgetNode(ino);
   }
   for (uint64_t ino : what.listings()) kernel_->InvalidateNode(ino, /*pages=*/true);
@@ -173,6 +176,7 @@ void Notifier::DropAll(const char* why) {
   for (const auto& node : all.nodes) kernel_->InvalidateNode(node.ino, node.directory);
   xattrs_.Clear();
   versions_.Clear();
+  directory_attrs_.Clear();
 }
 
 // Trust lapses when the server has been silent for the lease or the connection is not the one

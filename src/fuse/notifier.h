@@ -38,6 +38,7 @@
 #include <thread>
 
 #include "client/client.h"
+#include "fuse/directory_attrs.h"
 #include "fuse/kernel_grants.h"
 #include "fuse/mount_options.h"
 #include "fuse/version_table.h"
@@ -73,7 +74,8 @@ class Notifier {
   static constexpr size_t kGrantedNodesMax = 1 << 16;
 
   // Takes over the client's pushes (acknowledged at once until Start).
-  Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions);
+  Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions,
+           DirectoryAttrs& directory_attrs);
   ~Notifier();  // Stop()
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -125,6 +127,7 @@ class Notifier {
   const MountOptions& options_;
   XattrCache& xattrs_;
   VersionTable& versions_;
+  DirectoryAttrs& directory_attrs_;
   const int lease_ms_;  // 0: the server does not push
   std::atomic<bool> expire_supported_{false};
   KernelGrants grants_{kGrantedEntriesMax, kGrantedNodesMax};

@@ -92,7 +92,23 @@ std::vector<CacheItem> Granted(const proto::Request& request, const proto::Respo
     default:
       break;
   }
+  for (const proto::Attr& dir : response.changed_dirs()) items.push_back(CacheItem::Attributes(dir.ino()));
   return items;
+}
+
+// The directories whose names the change `request` changes.
+std::vector<storage::NodeId> DirectoriesChanged(const proto::Request& request) {
+  switch (request.op_case()) {
+    case proto::Request::kCreate: return {request.create().parent()};
+    case proto::Request::kMakeNode: return {request.make_node().parent()};
+    case proto::Request::kSymlink: return {request.symlink().parent()};
+    case proto::Request::kLink: return {request.link().new_parent()};
+    case proto::Request::kRemove: return {request.remove().parent()};
+    case proto::Request::kRename:
+      if (request.rename().parent() == request.rename().new_parent()) return {request.rename().parent()};
+      return {request.rename().parent(), request.rename().new_parent()};
+    default: return {};
+  }
 }
 
 // Everything in a directory's cache that a change of its name `name` makes wrong.
@@ -194,6 +210,9 @@ void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk&
     }
   }
   Answer answer = Handle(request, trailer, id);
+  if (Ok(answer.response))
+    for (storage::NodeId dir : DirectoriesChanged(request))
+      if (auto attr = brick_.load()->GetAttr(dir); attr.ok()) *answer.response.add_changed_dirs() = std::move(*attr);
   const auto now = CacheTracker::Clock::now();
   std::vector<CacheItem> granted = Granted(request, answer.response, handle_node);
   if (!granted.empty() && !cache_->Grant(session, granted, since, now)) answer.response.set_no_cache(true);

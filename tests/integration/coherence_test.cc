@@ -214,6 +214,23 @@ TEST_F(CoherenceTest, HardLinkIsSeenWithItsLinkCount) {
   EXPECT_EQ(StatOf(B("alias")).st_nlink, 1u);
 }
 
+// A makes a name in the directory: the answer tells A's client what the directory is now, and
+// A's next stat of it is answered from that. B's mkdir in it after that must be seen there too.
+TEST_F(CoherenceTest, DirectoryChangedByBothIsSeenWithTheOthersChange) {
+  ASSERT_EQ(::mkdir(A("both").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(A("both/from-a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(B("both/from-b").c_str(), 0755), 0);
+  const struct stat seen_by_a = StatOf(A("both"));
+  const struct stat seen_by_b = StatOf(B("both"));
+  EXPECT_EQ(seen_by_a.st_nlink, 4u) << "2 + A's and B's subdirectories";
+  EXPECT_EQ(seen_by_a.st_mtim.tv_sec, seen_by_b.st_mtim.tv_sec);
+  EXPECT_EQ(seen_by_a.st_mtim.tv_nsec, seen_by_b.st_mtim.tv_nsec);
+  // And the other way round, A's own change after B's.
+  ASSERT_EQ(::rmdir(A("both/from-b").c_str()), 0);
+  EXPECT_EQ(StatOf(A("both")).st_nlink, 3u);
+  EXPECT_EQ(StatOf(B("both")).st_nlink, 3u);
+}
+
 TEST_F(CoherenceTest, ChangesInBothDirectionsAreSeen) {
   WriteFile(A("ping"), "from a");
   ASSERT_EQ(ReadAndCache(B("ping")), "from a");
