@@ -39,6 +39,9 @@ void Init(void* userdata, fuse_conn_info* conn) {
 // ---------------------------------------------------------------- names and attributes
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  // A name not in a directory this mount made and nobody else changed (not cached as such).
+  if (Of(req).notifier.Trusted() && Of(req).directory_names.Absent(parent, name))
+    return (void)fuse_reply_err(req, ENOENT);
   proto::Request request;
   request.mutable_lookup()->set_parent(parent);
   request.mutable_lookup()->set_name(name);
@@ -151,8 +154,15 @@ void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   make->set_rdev(rdev);
   *make->mutable_caller() = CallerOf(req);
   auto change = Of(req).directory_attrs.Begin({parent});
-  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name), change](Result<Reply> reply) {
+  Of(req).directory_names.Adding(parent, name);
+  const uint64_t names_epoch = Of(req).directory_names.epoch();
+  Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name), change, names_epoch,
+                                                    directory = S_ISDIR(mode)](Result<Reply> reply) {
     EndChange(Of(req), change, reply);
+    Adapter& adapter = Of(req);
+    if (directory && reply.ok() && reply->response.status() == 0 && adapter.notifier.Trusted() &&
+        TimesOf(adapter, reply.value()).attr_s > Notifier::kUntrustedCacheS)
+      adapter.directory_names.Made(reply->response.make_node().entry().attr().ino(), names_epoch);
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.make_node().entry(); }, parent,
                name);
   });
@@ -170,6 +180,7 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
   symlink->set_target(target);
   *symlink->mutable_caller() = CallerOf(req);
   auto change = Of(req).directory_attrs.Begin({parent});
+  Of(req).directory_names.Adding(parent, name);
   Of(req).client.Call(std::move(request), nullptr, [req, parent, name = std::string(name), change](Result<Reply> reply) {
     EndChange(Of(req), change, reply);
     ReplyEntry(req, reply, [](const proto::Response& r) -> const proto::Entry& { return r.symlink().entry(); }, parent,
@@ -184,6 +195,7 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
   request.mutable_link()->set_new_name(new_name);
   const uint64_t writes_since = Of(req).write_behind.Since();
   auto change = Of(req).directory_attrs.Begin({new_parent});
+  Of(req).directory_names.Adding(new_parent, new_name);
   Of(req).client.Call(std::move(request), nullptr,
                       [req, new_parent, new_name = std::string(new_name), writes_since, change](Result<Reply> reply) {
     EndChange(Of(req), change, reply);
@@ -211,7 +223,10 @@ void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool directory)
   request.mutable_remove()->set_name(name);
   request.mutable_remove()->set_directory(directory);
   if (directory) Of(req).directory_attrs.Clear();  // it may be kept itself
-  AskChanging(req, std::move(request), {parent}, [req](const Reply&) { ReplyOk(req); });
+  AskChanging(req, std::move(request), {parent}, [req, parent, name = std::string(name)](const Reply&) {
+    Of(req).directory_names.Removed(parent, name);
+    ReplyOk(req);
+  });
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) { Remove(req, parent, name, false); }
@@ -228,7 +243,14 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
   rename->set_new_name(new_name);
   rename->set_flags(flags);
   Of(req).directory_attrs.Clear();  // the node renamed may be a directory kept, its ctime about to change
-  AskChanging(req, std::move(request), {parent, new_parent}, [req](const Reply&) { ReplyOk(req); });
+  Of(req).directory_names.Adding(new_parent, new_name);
+  // Done, the old name is gone: a rename onto another link of the same file, which leaves both
+  // names, never gets here (the kernel answers it itself).
+  AskChanging(req, std::move(request), {parent, new_parent},
+              [req, parent, name = std::string(name), flags](const Reply&) {
+                if (!(flags & RENAME_EXCHANGE)) Of(req).directory_names.Removed(parent, name);
+                ReplyOk(req);
+              });
 }
 
 void StatFs(fuse_req_t req, fuse_ino_t) {

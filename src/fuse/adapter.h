@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "client/write_behind.h"
 #include "fuse/directory_attrs.h"
+#include "fuse/directory_names.h"
 #include "fuse/mount_options.h"
 #include "fuse/notifier.h"
 #include "fuse/version_table.h"
@@ -41,7 +42,9 @@ struct Adapter {
   // Carries out the server's invalidations and keeps the lease on the kernel's caches.
   // A directory's attributes after this mount's last change of its names, for the next getattr.
   DirectoryAttrs directory_attrs;
-  Notifier notifier{client, options, xattrs, versions, directory_attrs};
+  // Every name in the directories this mount made, while nobody else changes them.
+  DirectoryNames directory_names;
+  Notifier notifier{client, options, xattrs, versions, directory_attrs, directory_names};
 
   // Read-only opens are answered without asking the server (the pages are usually cached); the
   // server sees the file only when a read reaches it. Before this mount removes or replaces a

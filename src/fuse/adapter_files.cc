@@ -145,6 +145,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   *create->mutable_caller() = CallerOf(req);
   const int flags = fi->flags;
   auto change = Of(req).directory_attrs.Begin({parent});
+  Of(req).directory_names.Adding(parent, name);
   Of(req).client.Call(std::move(request), nullptr, [req, flags, parent, name = std::string(name), change](Result<Reply> reply) {
     EndChange(Of(req), change, reply);
     if (!reply.ok()) {

@@ -33,12 +33,13 @@ class FuseKernel : public KernelCache {
 std::unique_ptr<KernelCache> FuseKernelCache(fuse_session* session) { return std::make_unique<FuseKernel>(session); }
 
 Notifier::Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions,
-                   DirectoryAttrs& directory_attrs)
+                   DirectoryAttrs& directory_attrs, DirectoryNames& directory_names)
     : transport_(client.transport()),
       options_(options),
       xattrs_(xattrs),
       versions_(versions),
       directory_attrs_(directory_attrs),
+      directory_names_(directory_names),
       lease_ms_(static_cast<int>(client.transport().hello().push_ack_timeout_ms())) {
   transport_.SetPushHandler([inbox = inbox_, transport = &transport_](uint64_t generation, uint64_t push_id,
                                                                       proto::Push push) {
@@ -65,6 +66,7 @@ void Notifier::Start(std::unique_ptr<KernelCache> kernel) {
     std::lock_guard lock(inbox_->mutex);
     inbox_->open = true;
   }
+  CheckLease();  // trusted from the first request, not from the thread's first round
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -145,10 +147,15 @@ void Notifier::CarryOut(const Work& work) {
     xattrs_.Forget(ino);
     versions_.Forget(ino);  // its pages are not kept at the next open
     directory_attrs_.Forget(ino);
+    directory_names_.Forget(ino);
     grants_.ForgetNode(ino);
   }
-  for (uint64_t ino : what.listings()) kernel_->InvalidateNode(ino, /*pages=*/true);
+  for (uint64_t ino : what.listings()) {
+    kernel_->InvalidateNode(ino, /*pages=*/true);
+    directory_names_.Forget(ino);
+  }
   for (const auto& entry : what.entries()) {
+    directory_names_.Forget(entry.parent());
     if (expire_supported_) {
       kernel_->ExpireEntry(entry.parent(), entry.name());
       if (reexpire_.size() >= kGrantedEntriesMax) reexpire_.pop_front();
@@ -177,6 +184,7 @@ void Notifier::DropAll(const char* why) {
   xattrs_.Clear();
   versions_.Clear();
   directory_attrs_.Clear();
+  directory_names_.Clear();
 }
 
 // Trust lapses when the server has been silent for the lease or the connection is not the one

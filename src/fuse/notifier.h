@@ -39,6 +39,7 @@
 
 #include "client/client.h"
 #include "fuse/directory_attrs.h"
+#include "fuse/directory_names.h"
 #include "fuse/kernel_grants.h"
 #include "fuse/mount_options.h"
 #include "fuse/version_table.h"
@@ -75,7 +76,7 @@ class Notifier {
 
   // Takes over the client's pushes (acknowledged at once until Start).
   Notifier(client::Client& client, const MountOptions& options, XattrCache& xattrs, VersionTable& versions,
-           DirectoryAttrs& directory_attrs);
+           DirectoryAttrs& directory_attrs, DirectoryNames& directory_names);
   ~Notifier();  // Stop()
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -128,6 +129,7 @@ class Notifier {
   XattrCache& xattrs_;
   VersionTable& versions_;
   DirectoryAttrs& directory_attrs_;
+  DirectoryNames& directory_names_;
   const int lease_ms_;  // 0: the server does not push
   std::atomic<bool> expire_supported_{false};
   KernelGrants grants_{kGrantedEntriesMax, kGrantedNodesMax};

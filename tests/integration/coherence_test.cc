@@ -231,6 +231,20 @@ TEST_F(CoherenceTest, DirectoryChangedByBothIsSeenWithTheOthersChange) {
   EXPECT_EQ(StatOf(B("both")).st_nlink, 3u);
 }
 
+// A knows every name in a directory it made, until B makes or moves one in: then A asks again.
+TEST_F(CoherenceTest, NamesMadeByAnotherClientInADirectoryMadeHereAreFound) {
+  ASSERT_EQ(::mkdir(A("made").c_str(), 0755), 0);
+  WriteFile(A("made/mine"), "a");
+  ASSERT_EQ(StatError(A("made/absent")), ENOENT);
+  WriteFile(B("made/theirs"), "b");
+  EXPECT_EQ(ReadFile(A("made/theirs")), "b");
+  ASSERT_EQ(::mkdir(A("made/sub").c_str(), 0755), 0);
+  ASSERT_EQ(::rename(B("made/theirs").c_str(), B("made/sub/moved").c_str()), 0);
+  EXPECT_EQ(ReadFile(A("made/sub/moved")), "b");
+  ASSERT_EQ(::link(B("made/mine").c_str(), B("made/sub/linked").c_str()), 0);
+  EXPECT_EQ(ReadFile(A("made/sub/linked")), "a");
+}
+
 TEST_F(CoherenceTest, ChangesInBothDirectionsAreSeen) {
   WriteFile(A("ping"), "from a");
   ASSERT_EQ(ReadAndCache(B("ping")), "from a");

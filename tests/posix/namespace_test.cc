@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -66,6 +67,59 @@ void MkdirRmdirUnlink(const std::string& root, Trace& t) {
   EXPECT_EQ(st.st_nlink, 0u) << "a removed directory has no links";
   ::close(fd);
   NoteListing(t, "listing", root);
+}
+
+// Drops the kernel's unused dentries everywhere, so that the next path walks look every name up.
+void DropDentries() {
+  ::sync();
+  std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
+}
+
+// In a directory the mount made itself, the client knows every name and answers lookups of
+// absent ones by itself: every way a name comes and goes must keep that knowledge right. The
+// kernel caches the names it made, so each round of changes is followed by dropping its dentries
+// and looking every name up again.
+void NamesInADirectoryMadeHere(const std::string& root, Trace& t) {
+  const std::vector<std::string> names = {"absent", "a", "b", "fifo", "l", "sub", "sub/b", "sub/inner", "inner"};
+  auto look_up_all = [&](const std::string& when) {
+    DropDentries();
+    for (const std::string& name : names) NoteStat(t, "lstat made/" + name + " " + when, root + "/made/" + name, false);
+  };
+  auto p = [&](const std::string& name) { return root + "/made/" + name; };
+  t.Call("mkdir made", Sys(::mkdir((root + "/made").c_str(), 0755)));
+  NoteStat(t, "stat made/absent", p("absent"));
+  MakeFile(t, p("a"), "a");
+  NoteStat(t, "stat made/a", p("a"));
+  t.Call("open made/a O_CREAT|O_EXCL", Sys(::open(p("a").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644)));
+  t.Call("mknod made/fifo", Sys(::mknod(p("fifo").c_str(), S_IFIFO | 0644, 0)));
+  t.Call("symlink made/l", Sys(::symlink("a", p("l").c_str())));
+  t.Call("link made/a made/b", Sys(::link(p("a").c_str(), p("b").c_str())));
+  t.Call("mkdir made/sub", Sys(::mkdir(p("sub").c_str(), 0755)));
+  MakeFile(t, p("sub/inner"), "inner");
+  look_up_all("(made)");
+  // Renaming a name onto another link of the same file leaves both names.
+  t.Call("rename made/a made/b (one file)", Sys(::rename(p("a").c_str(), p("b").c_str())));
+  NoteStat(t, "stat made/a", p("a"));
+  NoteStat(t, "stat made/b", p("b"));
+  t.Call("rename made/b made/sub/b", Sys(::rename(p("b").c_str(), p("sub/b").c_str())));
+  NoteStat(t, "stat made/b", p("b"));
+  NoteStat(t, "stat made/sub/b", p("sub/b"));
+  t.Call("rename made/sub/inner made/inner", Sys(::rename(p("sub/inner").c_str(), p("inner").c_str())));
+  NoteContent(t, "content made/inner", p("inner"));
+  t.Call("rename made/inner made/fifo (exchange)",
+         Sys(::renameat2(AT_FDCWD, p("inner").c_str(), AT_FDCWD, p("fifo").c_str(), RENAME_EXCHANGE)));
+  look_up_all("(renamed)");
+  NoteStat(t, "stat made/inner", p("inner"));
+  NoteStat(t, "stat made/fifo", p("fifo"));
+  t.Call("unlink made/l", Sys(::unlink(p("l").c_str())));
+  NoteStat(t, "stat made/l", p("l"));
+  t.Call("create made/l again", Sys(::symlink("inner", p("l").c_str())));
+  NoteStat(t, "lstat made/l", p("l"), /*follow=*/false);
+  t.Call("mkdir made/sub again", Sys(::mkdir(p("sub").c_str(), 0755)));
+  t.Call("unlink made/sub/b", Sys(::unlink(p("sub/b").c_str())));
+  t.Call("rmdir made/sub", Sys(::rmdir(p("sub").c_str())));
+  look_up_all("(removed)");
+  NoteListing(t, "listing made", root + "/made");
 }
 
 void RootDirectoryCountsOnlyVisibleSubdirectories(const std::string& root, Trace& t) {
@@ -426,6 +480,7 @@ void ReaddirWhileTheDirectoryChanges(const std::string& root, Trace& t) {
 }
 
 TEST_P(PosixNames, MkdirRmdirUnlink) { ExpectSameOnBoth(MkdirRmdirUnlink); }
+TEST_P(PosixNames, NamesInADirectoryMadeHere) { ExpectSameOnBoth(NamesInADirectoryMadeHere); }
 TEST_P(PosixNames, RootDirectoryCountsOnlyVisibleSubdirectories) {
   ExpectSameOnBoth(RootDirectoryCountsOnlyVisibleSubdirectories);
 }
