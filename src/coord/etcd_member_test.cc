@@ -6,7 +6,12 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,6 +27,30 @@ using ::testing::HasSubstr;
 using testing::ClientOptions;
 using testing::TempDir;
 using testing::TestMemberOptions;
+
+// Whether every thread of process `pid` is stopped (state T in /proc/PID/task/*/stat).
+bool AllThreadsStopped(pid_t pid) {
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t comm_end = line.rfind(')');  // the state follows the command name in parentheses
+    if (comm_end == std::string::npos || comm_end + 2 >= line.size() || line[comm_end + 2] != 'T') return false;
+  }
+  return !error;
+}
+
+// Waits, at most 10 s, until SIGSTOP has stopped every thread of `pid`: the signal takes effect
+// only as each thread is scheduled, and until then the process may still answer.
+bool WaitUntilStopped(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!AllThreadsStopped(pid)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 TEST(EtcdMemberTest, StartsServesAndStops) {
   TempDir dir;
@@ -125,6 +154,7 @@ TEST(EtcdMemberTest, ClientsFailOverToAnotherMember) {
   EtcdClient both(ClientOptions({&m1, &m2}));
   ASSERT_TRUE(both.Put({.key = "k", .value = "v"}).ok());
   m1.Signal(SIGSTOP);  // frozen: connects but never answers
+  ASSERT_TRUE(WaitUntilStopped(m1.pid()));
   // A read goes on to m2 after the timeout; m2 alone has no quorum, so it refuses too, and the
   // message names both members.
   EtcdClient quick({.endpoints = {m1.options().client, m2.options().client}, .request_timeout_ms = 300});
