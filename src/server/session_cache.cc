@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/session.h"
 
 namespace shoal::server {
@@ -96,17 +98,17 @@ std::vector<CacheItem> Granted(const proto::Request& request, const proto::Respo
   return items;
 }
 
-// The directories whose names the change `request` changes.
-std::vector<storage::NodeId> DirectoriesChanged(const proto::Request& request) {
+// The names the change `request` makes or takes away, as (directory, name).
+std::vector<std::pair<storage::NodeId, std::string>> NamesChanged(const proto::Request& request) {
   switch (request.op_case()) {
-    case proto::Request::kCreate: return {request.create().parent()};
-    case proto::Request::kMakeNode: return {request.make_node().parent()};
-    case proto::Request::kSymlink: return {request.symlink().parent()};
-    case proto::Request::kLink: return {request.link().new_parent()};
-    case proto::Request::kRemove: return {request.remove().parent()};
+    case proto::Request::kCreate: return {{request.create().parent(), request.create().name()}};
+    case proto::Request::kMakeNode: return {{request.make_node().parent(), request.make_node().name()}};
+    case proto::Request::kSymlink: return {{request.symlink().parent(), request.symlink().name()}};
+    case proto::Request::kLink: return {{request.link().new_parent(), request.link().new_name()}};
+    case proto::Request::kRemove: return {{request.remove().parent(), request.remove().name()}};
     case proto::Request::kRename:
-      if (request.rename().parent() == request.rename().new_parent()) return {request.rename().parent()};
-      return {request.rename().parent(), request.rename().new_parent()};
+      return {{request.rename().parent(), request.rename().name()},
+              {request.rename().new_parent(), request.rename().new_name()}};
     default: return {};
   }
 }
@@ -135,24 +137,14 @@ std::vector<CacheItem> Changed(const proto::Request& request, const proto::Respo
     case proto::Request::kOpen:
       if (request.open().flags() & O_TRUNC) items.push_back(CacheItem::Attributes(request.open().node()));
       break;
-    case proto::Request::kMakeNode: NameChanged(items, request.make_node().parent(), request.make_node().name()); break;
-    case proto::Request::kSymlink: NameChanged(items, request.symlink().parent(), request.symlink().name()); break;
     case proto::Request::kCreate:
-      NameChanged(items, request.create().parent(), request.create().name());
       items.push_back(CacheItem::Attributes(response.create().entry().attr().ino()));  // an existing file truncated
       break;
-    case proto::Request::kLink:
-      NameChanged(items, request.link().new_parent(), request.link().new_name());
-      items.push_back(CacheItem::Attributes(request.link().node()));
-      break;
-    case proto::Request::kRemove: NameChanged(items, request.remove().parent(), request.remove().name()); break;
-    case proto::Request::kRename:
-      NameChanged(items, request.rename().parent(), request.rename().name());
-      NameChanged(items, request.rename().new_parent(), request.rename().new_name());
-      break;
+    case proto::Request::kLink: items.push_back(CacheItem::Attributes(request.link().node())); break;
     default:
       break;
   }
+  for (const auto& [parent, name] : NamesChanged(request)) NameChanged(items, parent, name);
   return items;
 }
 
@@ -210,9 +202,13 @@ void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk&
     }
   }
   Answer answer = Handle(request, trailer, id);
-  if (Ok(answer.response))
-    for (storage::NodeId dir : DirectoriesChanged(request))
+  if (Ok(answer.response)) {
+    std::vector<storage::NodeId> dirs;
+    for (const auto& [parent, name] : NamesChanged(request))
+      if (std::find(dirs.begin(), dirs.end(), parent) == dirs.end()) dirs.push_back(parent);
+    for (storage::NodeId dir : dirs)
       if (auto attr = brick_.load()->GetAttr(dir); attr.ok()) *answer.response.add_changed_dirs() = std::move(*attr);
+  }
   const auto now = CacheTracker::Clock::now();
   std::vector<CacheItem> granted = Granted(request, answer.response, handle_node);
   if (!granted.empty() && !cache_->Grant(session, granted, since, now)) answer.response.set_no_cache(true);
