@@ -1,6 +1,12 @@
 #include "net/connection.h"
 
 #include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -36,17 +42,42 @@ bool Connection::closed() const {
 }
 
 void Connection::Send(Frame frame) {
-  bool start = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return;
-    outbox_.push_back(std::move(frame));
-    start = !writing_;
-    writing_ = true;
+  std::unique_lock lock(mutex_);
+  if (closed_) return;
+  size_t written = 0;
+  if (!writing_) {  // nothing queued: this frame is next on the wire
+    const proto::HeaderBytes header =
+        proto::EncodeHeader(frame.header, Bytes(frame.body), Bytes(View(frame.trailer)));
+    written = WriteNowLocked(frame, header);
+    if (written == header.size() + frame.body.size() + View(frame.trailer).size()) return;
+    front_written_ = written;  // the io thread sends the rest
   }
+  outbox_.push_back(std::move(frame));
+  const bool start = !writing_;
+  writing_ = true;
+  lock.unlock();
   if (start)
     asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->WriteLoop(); },
                    asio::detached);
+}
+
+size_t Connection::WriteNowLocked(const Frame& frame, const proto::HeaderBytes& header) {
+  std::array<iovec, 3> parts;
+  size_t count = 0;
+  parts[count++] = {const_cast<uint8_t*>(header.data()), header.size()};
+  if (!frame.body.empty()) parts[count++] = {const_cast<char*>(frame.body.data()), frame.body.size()};
+  if (const std::string_view trailer = View(frame.trailer); !trailer.empty())
+    parts[count++] = {const_cast<char*>(trailer.data()), trailer.size()};
+  msghdr message{};
+  message.msg_iov = parts.data();
+  message.msg_iovlen = count;
+  // The socket stays open meanwhile: CloseOnIoThread marks it closed under mutex_ first.
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  // A full socket takes nothing now; a broken one fails again in WriteLoop, which closes it.
+  return sent < 0 ? 0 : static_cast<size_t>(sent);
 }
 
 void Connection::Close(const std::string& reason) {
@@ -108,12 +139,14 @@ asio::awaitable<void> Connection::WriteLoop() {
   std::vector<asio::const_buffer> buffers;
   for (;;) {
     batch.clear();
+    size_t already_sent = 0;
     {
       std::lock_guard lock(mutex_);
       if (closed_ || outbox_.empty()) {
         writing_ = false;
         co_return;
       }
+      already_sent = std::exchange(front_written_, 0);
       while (!outbox_.empty() && batch.size() < 64) {
         batch.push_back(std::move(outbox_.front()));
         outbox_.pop_front();
@@ -127,6 +160,11 @@ asio::awaitable<void> Connection::WriteLoop() {
       if (!batch[i].body.empty()) buffers.push_back(asio::buffer(batch[i].body));
       if (!View(batch[i].trailer).empty()) buffers.push_back(asio::buffer(*batch[i].trailer));
     }
+    // What Send wrote of the first frame before the socket filled up.
+    auto unsent = buffers.begin();
+    for (; already_sent > 0 && already_sent >= unsent->size(); ++unsent) already_sent -= unsent->size();
+    if (already_sent > 0) *unsent += already_sent;
+    buffers.erase(buffers.begin(), unsent);
     boost::system::error_code ec;
     co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
