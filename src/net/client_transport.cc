@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -73,6 +74,7 @@ std::unique_ptr<ClientTransport> ClientTransport::Open(TransportOptions options)
 ClientTransport::~ClientTransport() {
   asio::post(io_, [this] {
     stopping_ = true;
+    SetDirect(nullptr);
     if (connection_) connection_->Close("client stopping");
     FailPending(Status(Code::kUnavailable, "client stopping"), /*only_unsent=*/false);
   });
@@ -242,6 +244,7 @@ void ClientTransport::OnFrame(Frame frame) {
     auto first = std::exchange(first_connect_, nullptr);
     if (first) first(Status::Ok());
     for (auto& [pending_id, pending] : pending_) SendOrQueue(pending_id, pending);
+    SetDirect(connection_);  // after the calls that waited for it
     if (!first && reconnect_handler_) reconnect_handler_();
     return;
   }
@@ -278,6 +281,7 @@ void ClientTransport::OnPush(Frame frame) {
     return;
   }
   ++pushes_received_;
+  pushes_seen_ = pushes_received_;
   if (!push_handler_) {
     Ack(generation_.load(), frame.header.request_id);
     return;
@@ -312,6 +316,7 @@ void ClientTransport::Ack(uint64_t generation, uint64_t push_id) {
 }
 
 void ClientTransport::OnClose(const std::string& reason) {
+  SetDirect(nullptr);
   if (hello_wait_) hello_wait_->cancel();
   if (connection_ && ready_) spdlog::warn("transport.disconnected server={} reason=\"{}\"", connection_->peer(), reason);
   last_error_ = reason;
@@ -357,13 +362,27 @@ void ClientTransport::FailPending(const Status& status, bool only_unsent) {
 }
 
 void ClientTransport::Call(proto::Request request, Bulk trailer, bool retry_safe, Callback done) {
-  asio::post(io_, [this, request = std::move(request), trailer = std::move(trailer), retry_safe,
-                   done = std::move(done)]() mutable {
+  const uint64_t id = next_id_++;
+  Frame frame = RequestFrame(id, request, std::move(trailer));
+  // Under direct_mutex_ until sent: the io thread registers the call (below) only afterwards.
+  std::lock_guard lock(direct_mutex_);
+  const bool direct = direct_ != nullptr && queued_calls_ == 0;
+  const uint64_t sent_on = direct ? direct_generation_ : 0;
+  const uint64_t pushes = pushes_seen_.load();
+  if (!direct) ++queued_calls_;
+  std::optional<Frame> wire;
+  if (direct) wire = frame;  // the registered copy stays for a resend
+  // Posted before the frame is sent, so that its answer, read on the io thread, finds it.
+  asio::post(io_, [this, id, frame = std::move(frame), retry_safe, done = std::move(done), sent_on,
+                   pushes]() mutable {
+    {
+      std::lock_guard lock(direct_mutex_);
+      if (sent_on == 0) --queued_calls_;
+    }
     if (stopping_) {
       done(Status(Code::kUnavailable, "client stopping"));
       return;
     }
-    uint64_t id = next_id_++;
     auto now = Clock::now();
     auto wait = std::chrono::milliseconds(options_.give_up_ms);
     if (!ready_ && now - down_since_ > wait) {
@@ -372,12 +391,30 @@ void ClientTransport::Call(proto::Request request, Bulk trailer, bool retry_safe
       retry_now_ = true;
       if (retry_timer_) retry_timer_->cancel();
     }
-    auto [it, inserted] = pending_.emplace(id, Pending{.frame = RequestFrame(id, request, std::move(trailer)),
+    auto [it, inserted] = pending_.emplace(id, Pending{.frame = std::move(frame),
                                                        .retry_safe = retry_safe,
                                                        .done = std::move(done),
                                                        .deadline = now + wait});
-    SendOrQueue(id, it->second);
+    Pending& pending = it->second;
+    if (sent_on == 0) return SendOrQueue(id, pending);
+    if (ready_ && connection_ && generation_.load() == sent_on) {
+      pending.sent = true;
+      pending.pushes_at_send = pushes;
+      return;
+    }
+    // The connection it went out on is gone: as for any request in flight when it dropped.
+    if (retry_safe) return SendOrQueue(id, pending);
+    Callback failed = std::move(pending.done);
+    pending_.erase(it);
+    failed(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + last_error_));
   });
+  if (wire) direct_->Send(std::move(*wire));
+}
+
+void ClientTransport::SetDirect(std::shared_ptr<Connection> connection) {
+  std::lock_guard lock(direct_mutex_);
+  direct_ = std::move(connection);
+  direct_generation_ = generation_.load();
 }
 
 Result<Reply> ClientTransport::CallSync(proto::Request request, Bulk trailer, bool retry_safe) {

@@ -21,6 +21,10 @@
 // at least four times per acknowledgement timeout (hello's push_ack_timeout_ms), so that
 // last_heard() tells the client whether it may still trust its cache (its lease).
 //
+// A call made while the connection is ready goes out from the caller's thread, unless calls sent
+// through the transport's thread are still waiting to go out (they keep their order): handing
+// every request to another thread to send costs a context switch each.
+//
 // Callbacks run on the transport's own thread: they must be quick and must not call CallSync.
 #pragma once
 
@@ -121,6 +125,8 @@ class ClientTransport {
   void OnPush(Frame frame);
   void OnClose(const std::string& reason);
   void SendOrQueue(uint64_t id, Pending& pending);
+  // Sets (or clears, with null) the connection Call may send on from other threads.
+  void SetDirect(std::shared_ptr<Connection> connection);
   void FailPending(const Status& status, bool only_unsent);
 
   const TransportOptions options_;
@@ -131,7 +137,7 @@ class ClientTransport {
   bool ready_ = false;        // hello answered on connection_
   bool connecting_ = false;
   bool stopping_ = false;
-  uint64_t next_id_ = 1;
+  std::atomic<uint64_t> next_id_{1};  // any thread
   uint64_t hello_id_ = 0;
   std::map<uint64_t, Pending> pending_;
   Clock::time_point last_heard_ = Clock::now();
@@ -151,6 +157,14 @@ class ClientTransport {
   std::atomic<size_t> server_index_{0};                 // connected_index_, for other threads
   std::atomic<Clock::rep> last_heard_ticks_{0};         // last_heard_, for other threads
   uint64_t pushes_received_ = 0;                        // io thread only
+  std::atomic<uint64_t> pushes_seen_{0};                // pushes_received_, for other threads
+  // What Call needs to send from the caller's thread: the connection while it is ready (null
+  // otherwise), its generation, and how many calls were handed to the io thread to send and
+  // have not been yet (while any are, later calls go the same way, after them).
+  std::mutex direct_mutex_;
+  std::shared_ptr<Connection> direct_;                  // guarded by direct_mutex_
+  uint64_t direct_generation_ = 0;                      // guarded by direct_mutex_
+  uint64_t queued_calls_ = 0;                           // guarded by direct_mutex_
   int ping_interval_ms_ = 0;                            // io thread only; set by the hello
   PushHandler push_handler_;                            // io thread only
   std::function<void()> reconnect_handler_;             // io thread only

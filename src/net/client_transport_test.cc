@@ -1,7 +1,9 @@
 #include "net/client_transport.h"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -146,6 +148,63 @@ TEST(ClientTransportTest, RequestNotSafeToResendFailsWhenItsConnectionDrops) {
   auto reply = (*transport)->CallSync(GetAttr(), nullptr, /*retry_safe=*/false);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Code::kUnavailable);
+}
+
+// Calls made at once from many threads, most of them sent from the caller's thread: each gets its
+// own answer, whether it came back before or after the transport's thread registered the call;
+// and calls made across reconnects (the server drops the connection now and then) are still
+// answered, the ones safe to resend.
+TEST(ClientTransportTest, CallsFromManyThreadsEachGetTheirOwnAnswer) {
+  std::atomic<int> answered_by_server{0};
+  ScriptedServer server(
+      [&](const std::shared_ptr<Connection>& connection, const Frame& hello) {
+        ScriptedServer::Respond(connection, hello, HelloOk());
+      },
+      [&](const std::shared_ptr<Connection>& connection, const Frame& frame) {
+        auto request = proto::DecodeRequest(frame.header, Bytes(frame.body));
+        ASSERT_TRUE(request.ok());
+        if (++answered_by_server % 500 == 0) {
+          connection->Close("dropped by the test");
+          return;
+        }
+        proto::Response response;
+        response.mutable_get_attr()->mutable_attr()->set_ino(request->get_attr().node());
+        ScriptedServer::Respond(connection, frame, response);
+      });
+  auto transport = ClientTransport::Connect(Options({server.address()}));
+  ASSERT_TRUE(transport.ok()) << transport.status().ToString();
+  constexpr uint64_t kThreads = 6;
+  constexpr uint64_t kCalls = 400;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0}, failed{0}, lost{0};
+  for (uint64_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; i < kCalls; ++i) {
+        proto::Request request;
+        const uint64_t node = (t + 1) * 100000 + i;
+        request.mutable_get_attr()->set_node(node);
+        auto answer = std::make_shared<std::promise<Result<Reply>>>();
+        auto future = answer->get_future();
+        (*transport)->Call(request, nullptr, /*retry_safe=*/true,
+                           [answer](Result<Reply> reply) { answer->set_value(std::move(reply)); });
+        if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+          ++lost;
+          continue;
+        }
+        Result<Reply> reply = future.get();
+        if (!reply.ok()) {
+          ++failed;
+        } else if (reply->response.get_attr().attr().ino() != node) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(lost.load(), 0) << "calls never answered";
+  EXPECT_GE(answered_by_server.load(), static_cast<int>(kThreads * kCalls));
 }
 
 }  // namespace
