@@ -19,6 +19,8 @@ constexpr uint32_t kReadDirEntriesMax = 4096;
 constexpr uint64_t kQueuedRequestsMax = 4096;
 constexpr uint64_t kQueuedBytesMax = 256u << 20;
 
+}  // namespace
+
 // Whether a request is quick enough to run on the io thread: metadata work that touches only
 // the page cache in the common case. Everything that can wait for the disk or free many blocks
 // (data, fsync, truncation, removal, release of a possibly unlinked file, listing a directory)
@@ -53,8 +55,6 @@ bool RunsInline(const proto::Request& request) {
       return false;
   }
 }
-
-}  // namespace
 
 bool Changes(const proto::Request& request) {
   switch (request.op_case()) {

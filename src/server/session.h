@@ -27,6 +27,9 @@ namespace shoal::server {
 
 // Whether `request` changes the volume: refused on a read-only volume, forwarded by a primary.
 bool Changes(const proto::Request& request);
+// Whether `request` is quick enough to run on the io thread (metadata work that touches only the
+// page cache in the common case).
+bool RunsInline(const proto::Request& request);
 
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
  public:

@@ -280,11 +280,24 @@ Session::Answer Session::HandleHeal(const proto::Request& request, const net::Bu
 }
 
 void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk trailer) {
+  // A quick change with nothing before it is applied right here, on the io thread, as a client's
+  // quick request is: handing it to the pool costs a context switch, more than the work. Frames
+  // of this connection wait meanwhile, so the order holds.
+  bool here = request.has_replicate() && RunsInline(request.replicate().request());
   {
     std::lock_guard lock(in_order_mutex_);
-    in_order_.push_back({.id = id, .request = std::move(request), .trailer = std::move(trailer)});
-    if (in_order_running_) return;
+    here = here && !in_order_running_;
+    if (!here) {
+      in_order_.push_back({.id = id, .request = std::move(request), .trailer = std::move(trailer)});
+      if (in_order_running_) return;
+    }
     in_order_running_ = true;
+  }
+  if (here) {
+    Serve(id, request, trailer);
+    std::lock_guard lock(in_order_mutex_);
+    in_order_running_ = false;
+    return;
   }
   workers_.Post([self = shared_from_this()] {
     for (;;) {
