@@ -28,11 +28,13 @@
 // Callbacks run on the transport's own thread: they must be quick and must not call CallSync.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
