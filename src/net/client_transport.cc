@@ -74,7 +74,11 @@ std::unique_ptr<ClientTransport> ClientTransport::Open(TransportOptions options)
 ClientTransport::~ClientTransport() {
   asio::post(io_, [this] {
     stopping_ = true;
-    SetDirect(nullptr);
+    {
+      std::lock_guard lock(calls_mutex_);
+      calls_stopped_ = true;
+      direct_ = nullptr;
+    }
     if (connection_) connection_->Close("client stopping");
     FailPending(Status(Code::kUnavailable, "client stopping"), /*only_unsent=*/false);
   });
@@ -174,7 +178,12 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
     auto now = Clock::now();
     if (ready_ && connection_) {
       auto quiet = now - last_heard_;
-      if (!pending_.empty() && quiet > std::chrono::milliseconds(options_.silence_ms)) {
+      bool waiting = false;
+      {
+        std::lock_guard lock(calls_mutex_);
+        waiting = !pending_.empty();
+      }
+      if (waiting && quiet > std::chrono::milliseconds(options_.silence_ms)) {
         spdlog::warn("transport.server_silent server={} silent_ms={}", connection_->peer(),
                      std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count());
         auto dead = connection_;
@@ -189,15 +198,19 @@ asio::awaitable<void> ClientTransport::Heartbeat() {
         connection_->Send(RequestFrame(kPingId, ping, nullptr));
       }
     } else if (!first_connect_) {
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.sent || it->second.deadline > now) {
-          ++it;
-          continue;
+      std::vector<Callback> expired;
+      {
+        std::lock_guard lock(calls_mutex_);
+        for (auto it = pending_.begin(); it != pending_.end();) {
+          if (it->second.sent || it->second.deadline > now) {
+            ++it;
+            continue;
+          }
+          expired.push_back(std::move(it->second.done));
+          it = pending_.erase(it);
         }
-        Callback done = std::move(it->second.done);
-        it = pending_.erase(it);
-        done(Status(Code::kUnavailable, "no server reachable: " + last_error_));
       }
+      for (Callback& done : expired) done(Status(Code::kUnavailable, "no server reachable: " + last_error_));
     }
   }
 }
@@ -243,24 +256,32 @@ void ClientTransport::OnFrame(Frame frame) {
     spdlog::info("transport.connected server={} generation={}", connection_->peer(), generation_.load());
     auto first = std::exchange(first_connect_, nullptr);
     if (first) first(Status::Ok());
-    for (auto& [pending_id, pending] : pending_) SendOrQueue(pending_id, pending);
-    SetDirect(connection_);  // after the calls that waited for it
+    {
+      std::lock_guard lock(calls_mutex_);
+      for (auto& [pending_id, pending] : pending_) SendLocked(pending);
+      direct_ = connection_;  // after the calls that waited for it
+    }
     if (!first && reconnect_handler_) reconnect_handler_();
     return;
   }
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;  // answered after we gave up on it
-  if (decoded.ok() && decoded->status() == static_cast<uint32_t>(Code::kNotPrimary) && connection_) {
-    // The brick lost its primary role before it applied the request: send it again to whichever
-    // brick holds the role now.
-    spdlog::info("transport.not_primary server={} error=\"{}\"", connection_->peer(), decoded->message());
-    it->second.sent = false;
-    connection_->Close("the server is no longer its volume's primary");
-    return;
+  Callback done;
+  bool raced = false;
+  {
+    std::lock_guard lock(calls_mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // answered after we gave up on it
+    if (decoded.ok() && decoded->status() == static_cast<uint32_t>(Code::kNotPrimary) && connection_) {
+      // The brick lost its primary role before it applied the request: send it again to whichever
+      // brick holds the role now.
+      spdlog::info("transport.not_primary server={} error=\"{}\"", connection_->peer(), decoded->message());
+      it->second.sent = false;
+      connection_->Close("the server is no longer its volume's primary");
+      return;
+    }
+    done = std::move(it->second.done);
+    raced = it->second.pushes_at_send != pushes_received_;
+    pending_.erase(it);
   }
-  Callback done = std::move(it->second.done);
-  const bool raced = it->second.pushes_at_send != pushes_received_;
-  pending_.erase(it);
   if (!decoded.ok()) {
     done(decoded.status());
     return;
@@ -316,33 +337,38 @@ void ClientTransport::Ack(uint64_t generation, uint64_t push_id) {
 }
 
 void ClientTransport::OnClose(const std::string& reason) {
-  SetDirect(nullptr);
   if (hello_wait_) hello_wait_->cancel();
   if (connection_ && ready_) spdlog::warn("transport.disconnected server={} reason=\"{}\"", connection_->peer(), reason);
   last_error_ = reason;
   connection_.reset();
   ready_ = false;
   connected_ = false;
-  down_since_ = Clock::now();
-  // A request that waited long on this server (one that kept answering pings while it could not
-  // get the change replicated) still gets its full wait for the next one: failing it the moment
-  // the connection drops would turn a failover into an error.
-  const auto resend_until = down_since_ + std::chrono::milliseconds(options_.give_up_ms);
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.sent && !it->second.retry_safe) {
-      Callback done = std::move(it->second.done);
-      it = pending_.erase(it);
-      done(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + reason));
-    } else {
-      if (it->second.sent) it->second.deadline = std::max(it->second.deadline, resend_until);
-      it->second.sent = false;
-      ++it;
+  std::vector<Callback> lost;
+  {
+    // In one go with clearing direct_: a call made after this waits for the next connection.
+    std::lock_guard lock(calls_mutex_);
+    direct_ = nullptr;
+    down_since_ = Clock::now();
+    // A request that waited long on this server (one that kept answering pings while it could not
+    // get the change replicated) still gets its full wait for the next one: failing it the moment
+    // the connection drops would turn a failover into an error.
+    const auto resend_until = down_since_ + std::chrono::milliseconds(options_.give_up_ms);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.sent && !it->second.retry_safe) {
+        lost.push_back(std::move(it->second.done));
+        it = pending_.erase(it);
+      } else {
+        if (it->second.sent) it->second.deadline = std::max(it->second.deadline, resend_until);
+        it->second.sent = false;
+        ++it;
+      }
     }
   }
+  for (Callback& done : lost) done(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + reason));
   if (!stopping_) asio::co_spawn(io_, ConnectLoop(), asio::detached);
 }
 
-void ClientTransport::SendOrQueue(uint64_t id, Pending& pending) {
+void ClientTransport::SendLocked(Pending& pending) {
   if (!ready_ || !connection_ || pending.sent) return;
   pending.sent = true;
   pending.pushes_at_send = pushes_received_;
@@ -350,71 +376,52 @@ void ClientTransport::SendOrQueue(uint64_t id, Pending& pending) {
 }
 
 void ClientTransport::FailPending(const Status& status, bool only_unsent) {
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (only_unsent && it->second.sent) {
-      ++it;
-      continue;
+  std::vector<Callback> failed;
+  {
+    std::lock_guard lock(calls_mutex_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (only_unsent && it->second.sent) {
+        ++it;
+        continue;
+      }
+      failed.push_back(std::move(it->second.done));
+      it = pending_.erase(it);
     }
-    Callback done = std::move(it->second.done);
-    it = pending_.erase(it);
-    done(status);
   }
+  for (Callback& done : failed) done(status);
 }
 
 void ClientTransport::Call(proto::Request request, Bulk trailer, bool retry_safe, Callback done) {
   const uint64_t id = next_id_++;
   Frame frame = RequestFrame(id, request, std::move(trailer));
-  // Under direct_mutex_ until sent: the io thread registers the call (below) only afterwards.
-  std::lock_guard lock(direct_mutex_);
-  const bool direct = direct_ != nullptr && queued_calls_ == 0;
-  const uint64_t sent_on = direct ? direct_generation_ : 0;
-  const uint64_t pushes = pushes_seen_.load();
-  if (!direct) ++queued_calls_;
-  std::optional<Frame> wire;
-  if (direct) wire = frame;  // the registered copy stays for a resend
-  // Posted before the frame is sent, so that its answer, read on the io thread, finds it.
-  asio::post(io_, [this, id, frame = std::move(frame), retry_safe, done = std::move(done), sent_on,
-                   pushes]() mutable {
-    {
-      std::lock_guard lock(direct_mutex_);
-      if (sent_on == 0) --queued_calls_;
-    }
-    if (stopping_) {
-      done(Status(Code::kUnavailable, "client stopping"));
-      return;
-    }
-    auto now = Clock::now();
-    auto wait = std::chrono::milliseconds(options_.give_up_ms);
-    if (!ready_ && now - down_since_ > wait) {
-      // Long gone: try again right away, but do not make every call wait the full time.
-      wait = std::min(wait, std::chrono::milliseconds(1000));
+  std::unique_lock lock(calls_mutex_);
+  if (calls_stopped_) {
+    lock.unlock();
+    asio::post(io_, [done = std::move(done)] { done(Status(Code::kUnavailable, "client stopping")); });
+    return;
+  }
+  const auto now = Clock::now();
+  auto wait = std::chrono::milliseconds(options_.give_up_ms);
+  const bool long_gone = !direct_ && now - down_since_ > wait;
+  // Long gone: try again right away, but do not make every call wait the full time.
+  if (long_gone) wait = std::min(wait, std::chrono::milliseconds(1000));
+  auto [it, inserted] = pending_.emplace(id, Pending{.frame = std::move(frame),
+                                                     .retry_safe = retry_safe,
+                                                     .done = std::move(done),
+                                                     .deadline = now + wait});
+  if (direct_) {
+    // Registered first, under the lock the io thread takes to match the answer: it cannot miss it.
+    it->second.sent = true;
+    it->second.pushes_at_send = pushes_seen_.load();
+    direct_->Send(it->second.frame);  // a copy: the original stays for a resend
+  }
+  lock.unlock();
+  if (long_gone) {
+    asio::post(io_, [this] {
       retry_now_ = true;
       if (retry_timer_) retry_timer_->cancel();
-    }
-    auto [it, inserted] = pending_.emplace(id, Pending{.frame = std::move(frame),
-                                                       .retry_safe = retry_safe,
-                                                       .done = std::move(done),
-                                                       .deadline = now + wait});
-    Pending& pending = it->second;
-    if (sent_on == 0) return SendOrQueue(id, pending);
-    if (ready_ && connection_ && generation_.load() == sent_on) {
-      pending.sent = true;
-      pending.pushes_at_send = pushes;
-      return;
-    }
-    // The connection it went out on is gone: as for any request in flight when it dropped.
-    if (retry_safe) return SendOrQueue(id, pending);
-    Callback failed = std::move(pending.done);
-    pending_.erase(it);
-    failed(Status(Code::kUnavailable, "connection lost while the operation was in flight: " + last_error_));
-  });
-  if (wire) direct_->Send(std::move(*wire));
-}
-
-void ClientTransport::SetDirect(std::shared_ptr<Connection> connection) {
-  std::lock_guard lock(direct_mutex_);
-  direct_ = std::move(connection);
-  direct_generation_ = generation_.load();
+    });
+  }
 }
 
 Result<Reply> ClientTransport::CallSync(proto::Request request, Bulk trailer, bool retry_safe) {

@@ -21,9 +21,10 @@
 // at least four times per acknowledgement timeout (hello's push_ack_timeout_ms), so that
 // last_heard() tells the client whether it may still trust its cache (its lease).
 //
-// A call made while the connection is ready goes out from the caller's thread, unless calls sent
-// through the transport's thread are still waiting to go out (they keep their order): handing
-// every request to another thread to send costs a context switch each.
+// A call is registered and, while the connection is ready, sent from the caller's thread, under
+// one mutex that the transport's thread also takes to match answers and to send what waited for a
+// connection (in the order issued): handing every request to another thread, to send it or just to
+// note it, wakes that thread once more per request.
 //
 // Callbacks run on the transport's own thread: they must be quick and must not call CallSync.
 #pragma once
@@ -126,9 +127,7 @@ class ClientTransport {
   void OnFrame(Frame frame);
   void OnPush(Frame frame);
   void OnClose(const std::string& reason);
-  void SendOrQueue(uint64_t id, Pending& pending);
-  // Sets (or clears, with null) the connection Call may send on from other threads.
-  void SetDirect(std::shared_ptr<Connection> connection);
+  void SendLocked(Pending& pending);  // calls_mutex_ held
   void FailPending(const Status& status, bool only_unsent);
 
   const TransportOptions options_;
@@ -141,9 +140,7 @@ class ClientTransport {
   bool stopping_ = false;
   std::atomic<uint64_t> next_id_{1};  // any thread
   uint64_t hello_id_ = 0;
-  std::map<uint64_t, Pending> pending_;
   Clock::time_point last_heard_ = Clock::now();
-  Clock::time_point down_since_ = Clock::now();
   std::string last_error_;
   Code last_refusal_ = Code::kOk;  // the last address tried refused the hello with this
   size_t connected_index_ = 0;     // into options_.servers: the server of the current connection
@@ -160,13 +157,12 @@ class ClientTransport {
   std::atomic<Clock::rep> last_heard_ticks_{0};         // last_heard_, for other threads
   uint64_t pushes_received_ = 0;                        // io thread only
   std::atomic<uint64_t> pushes_seen_{0};                // pushes_received_, for other threads
-  // What Call needs to send from the caller's thread: the connection while it is ready (null
-  // otherwise), its generation, and how many calls were handed to the io thread to send and
-  // have not been yet (while any are, later calls go the same way, after them).
-  std::mutex direct_mutex_;
-  std::shared_ptr<Connection> direct_;                  // guarded by direct_mutex_
-  uint64_t direct_generation_ = 0;                      // guarded by direct_mutex_
-  uint64_t queued_calls_ = 0;                           // guarded by direct_mutex_
+  // The calls, shared by the callers' threads (Call) and the io thread (answers, drops, reconnects).
+  std::mutex calls_mutex_;
+  std::map<uint64_t, Pending> pending_;               // guarded by calls_mutex_
+  std::shared_ptr<Connection> direct_;                // connection_ while ready, else null; guarded
+  Clock::time_point down_since_ = Clock::now();       // guarded by calls_mutex_
+  bool calls_stopped_ = false;                        // guarded by calls_mutex_
   int ping_interval_ms_ = 0;                            // io thread only; set by the hello
   PushHandler push_handler_;                            // io thread only
   std::function<void()> reconnect_handler_;             // io thread only
