@@ -219,9 +219,15 @@ Status TreeSync::Copy(uint64_t dir, const proto::HealEntry& mine, const proto::H
   SHOAL_RETURN_IF_ERROR(Send(std::move(put)));
   ++counters_.copied;
   const uint32_t type = mine.attr().mode() & S_IFMT;
-  // A directory sets its own times once its entries are there; it may have been moved there
-  // from elsewhere on the brick, so what it holds is compared, not assumed empty.
-  if (type == S_IFDIR) return Walk(mine.attr().ino(), /*fresh=*/false);
+  // A directory sets its own times once its entries are there. What it holds is compared, not
+  // assumed empty nor assumed alike: it may have been moved there from elsewhere on the brick, or
+  // made empty in place of one removed there under its old name (a directory renamed while the
+  // brick was away: only the two parents are among the nodes it missed, and the old name's
+  // parent may be compared first).
+  if (type == S_IFDIR) {
+    SHOAL_ASSIGN_OR_RETURN(proto::HealListResponse held, local_.HealList(mine.attr().ino()));
+    return Compare(mine.attr().ino(), held, /*fresh=*/false);
+  }
   const bool same_content = theirs != nullptr && mine.attr().size() == theirs->attr().size() &&
                             mine.attr().mtime_ns() == theirs->attr().mtime_ns() && !full_;
   if (type == S_IFREG && !same_content) {
