@@ -71,6 +71,16 @@ struct ReplicaRole::Change::FanOut {
   std::map<uint32_t, bool> answered;           // guarded by mutex
   std::vector<uint32_t> sent;                  // the bricks it was sent to
   Clock::time_point deadline;
+  std::function<void()> then;                  // FinishAsync's, run once (by the last answer or GiveUpLate)
+
+  // The bricks that failed the change, and those that did not answer in time (guarded by mutex).
+  std::map<uint32_t, std::string> FailedLocked(int deadline_ms) const {
+    std::map<uint32_t, std::string> all = failed;
+    for (uint32_t brick : sent)
+      if (!answered.contains(brick) && !all.contains(brick))
+        all[brick] = fmt::format("it did not apply a change within {} ms", deadline_ms);
+    return all;
+  }
 };
 
 ReplicaRole::ReplicaRole(ReplicaRoleOptions options, proto::Volume volume, uint32_t brick, ServedVolume& served,
@@ -384,6 +394,16 @@ Status ReplicaRole::AwaitLease(std::unique_lock<std::mutex>& lock) {
   return CheckLease();
 }
 
+Result<ReplicaRole::Change> ReplicaRole::TryBeginChange() {
+  std::unique_lock order(order_mutex_, std::try_to_lock);
+  if (!order.owns_lock()) return Status(Code::kBusy, "another change holds the volume's order");
+  std::lock_guard lock(mutex_);
+  if (resigning_ || !CheckLease().ok() || static_cast<uint32_t>(entry_.set.in_sync_size()) < MinInSyncLocked())
+    return Status(Code::kBusy, "a change would have to wait");
+  ++changes_in_flight_;
+  return Change(*this, std::move(order));
+}
+
 Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
   {
     // Not under order_mutex_: the heal's last pass needs it to let the brick join.
@@ -407,6 +427,29 @@ Result<ReplicaRole::Change> ReplicaRole::BeginChange() {
   return Change(*this, std::move(order));
 }
 
+void ReplicaRole::Released(uint64_t handle) {
+  // Bounded: should the backups not be reached for long, their copies close with the primary's
+  // connection to them (when it drops, or the role moves on).
+  constexpr size_t kReleasedMax = 1 << 16;
+  std::lock_guard lock(mutex_);
+  if (state_ == State::kPrimary && released_.size() < kReleasedMax) released_.push_back(handle);
+}
+
+void ReplicaRole::ForwardReleased() {
+  std::unique_lock order(order_mutex_, std::try_to_lock);
+  if (!order.owns_lock()) return;  // a change is being forwarded: it takes them along
+  {
+    std::lock_guard lock(mutex_);
+    if (released_.empty() || resigning_ || !CheckLease().ok() ||
+        static_cast<uint32_t>(entry_.set.in_sync_size()) < MinInSyncLocked())
+      return;
+    ++changes_in_flight_;
+  }
+  // Nothing else in it, and nobody waits for it: should a backup not apply it, the next change
+  // that is waited for finds out (a backup applies changes in order).
+  Change(*this, std::move(order)).Forward(proto::ReplicateRequest(), nullptr, proto::Response());
+}
+
 ReplicaRole::Change::~Change() {
   if (role_ == nullptr) return;
   if (order_.owns_lock()) order_.unlock();
@@ -422,6 +465,8 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
     role_->applied_.set_epoch(role_->entry_.set.primary_since());
     role_->applied_.set_lsn(++role_->lsn_);
     *forward.mutable_position() = role_->applied_;
+    forward.mutable_released()->Add(role_->released_.begin(), role_->released_.end());
+    role_->released_.clear();
     role_->NoteDirty(role_->lsn_, forward);
     for (auto& [brick, backup] : role_->backups_) {
       backups.push_back(backup);
@@ -463,10 +508,17 @@ void ReplicaRole::Change::Forward(proto::ReplicateRequest forward, const net::Bu
                                 std::lock_guard lock(unconfirmed->mutex);
                                 unconfirmed->lsns.erase(lsn);
                               }
-                              std::lock_guard lock(fan_out->mutex);
-                              if (!failure.empty()) fan_out->failed[brick] = failure;
-                              fan_out->answered[brick] = true;
-                              if (--fan_out->outstanding == 0) fan_out->done.notify_all();
+                              std::function<void()> then;
+                              {
+                                std::lock_guard lock(fan_out->mutex);
+                                if (!failure.empty()) fan_out->failed[brick] = failure;
+                                fan_out->answered[brick] = true;
+                                if (--fan_out->outstanding == 0) {
+                                  fan_out->done.notify_all();
+                                  then = std::exchange(fan_out->then, nullptr);
+                                }
+                              }
+                              if (then) then();
                             });
   }
   order_.unlock();
@@ -478,24 +530,80 @@ Status ReplicaRole::Change::Finish() {
   if (fan_out_) {
     std::unique_lock lock(fan_out_->mutex);
     fan_out_->done.wait_until(lock, fan_out_->deadline, [&] { return fan_out_->outstanding == 0; });
-    failed = fan_out_->failed;
-    for (uint32_t brick : fan_out_->sent)
-      if (!fan_out_->answered.contains(brick) && !failed.contains(brick))
-        failed[brick] = fmt::format("it did not apply a change within {} ms", role_->options_.change_deadline_ms);
+    failed = fan_out_->FailedLocked(role_->options_.change_deadline_ms);
   }
+  return role_->Conclude(std::move(failed));
+}
+
+void ReplicaRole::Change::FinishAsync(net::WorkerPool& workers, std::function<void(Status)> done) && {
+  auto change = std::make_shared<Change>(std::move(*this));
+  ReplicaRole& role = *change->role_;
+  std::shared_ptr<FanOut> fan_out = change->fan_out_;
+  // Holds the change (and so the volume's count of changes in flight) until `done` has run.
+  auto conclude = [change, &role, &workers, done = std::move(done)]() mutable {
+    std::map<uint32_t, std::string> failed;
+    {
+      std::lock_guard lock(change->fan_out_->mutex);
+      failed = change->fan_out_->FailedLocked(role.options_.change_deadline_ms);
+    }
+    if (failed.empty()) {
+      std::unique_lock lock(role.mutex_);
+      const bool holds = role.CheckLease().ok() &&
+                         static_cast<uint32_t>(role.entry_.set.in_sync_size()) >= role.MinInSyncLocked();
+      lock.unlock();
+      if (holds) {
+        done(Status::Ok());
+        return;
+      }
+    }
+    workers.Post([change = std::move(change), &role, failed = std::move(failed), done = std::move(done)]() mutable {
+      done(role.Conclude(std::move(failed)));
+    });
+  };
+  {
+    std::lock_guard lock(fan_out->mutex);
+    if (fan_out->outstanding > 0) {
+      fan_out->then = std::move(conclude);
+      std::lock_guard late(role.late_mutex_);
+      role.awaited_.push_back(fan_out);
+      return;
+    }
+  }
+  conclude();
+}
+
+Status ReplicaRole::Conclude(std::map<uint32_t, std::string> failed) {
   if (!failed.empty()) {
-    std::lock_guard role_lock(role_->role_mutex_);
-    SHOAL_RETURN_IF_ERROR(role_->RemoveFromInSync(std::move(failed)));
+    std::lock_guard role_lock(role_mutex_);
+    SHOAL_RETURN_IF_ERROR(RemoveFromInSync(std::move(failed)));
   }
   // Applied everywhere, but acknowledged only while the lease surely holds: no other brick can
   // have taken the role meanwhile. A primary that lost it says so, and the client asks the next.
-  std::unique_lock lock(role_->mutex_);
-  SHOAL_RETURN_IF_ERROR(role_->AwaitLease(lock));
-  if (static_cast<uint32_t>(role_->entry_.set.in_sync_size()) < role_->MinInSyncLocked())
+  std::unique_lock lock(mutex_);
+  SHOAL_RETURN_IF_ERROR(AwaitLease(lock));
+  if (static_cast<uint32_t>(entry_.set.in_sync_size()) < MinInSyncLocked())
     return Status(Code::kUnavailable,
                   fmt::format("volume {}: only {} brick(s) applied the change, fewer than min-in-sync {}",
-                              role_->volume_.name(), role_->entry_.set.in_sync_size(), role_->MinInSyncLocked()));
+                              volume_.name(), entry_.set.in_sync_size(), MinInSyncLocked()));
   return Status::Ok();
+}
+
+void ReplicaRole::GiveUpLate() {
+  std::vector<std::function<void()>> late;
+  {
+    std::lock_guard lock(late_mutex_);
+    const auto now = Clock::now();
+    std::erase_if(awaited_, [&](const std::weak_ptr<Change::FanOut>& weak) {
+      auto fan_out = weak.lock();
+      if (!fan_out) return true;
+      std::lock_guard fan_out_lock(fan_out->mutex);
+      if (!fan_out->then) return true;  // concluded by its last answer
+      if (now < fan_out->deadline) return false;
+      late.push_back(std::exchange(fan_out->then, nullptr));
+      return true;
+    });
+  }
+  for (auto& conclude : late) conclude();  // the bricks that did not answer count as failed
 }
 
 Status ReplicaRole::RemoveFromInSync(std::map<uint32_t, std::string> bricks) {
@@ -622,6 +730,7 @@ bool ReplicaRole::KeepLease(coord::EtcdClient& etcd) {
 }
 
 void ReplicaRole::Tick() {
+  GiveUpLate();
   auto etcd = etcd_();
   if (!etcd) return;
   if (state() == State::kPrimary) {
@@ -632,6 +741,7 @@ void ReplicaRole::Tick() {
     }
     RenewReadLeases();
     StartHeals();
+    ForwardReleased();
     return;
   }
   auto entry = ReadReplicaSet(*etcd, volume_);

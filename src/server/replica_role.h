@@ -43,6 +43,7 @@
 #include "common/status.h"
 #include "coord/etcd_client.h"
 #include "net/client_transport.h"
+#include "net/worker_pool.h"
 #include "proto/shoal.pb.h"
 #include "server/missed_record.h"
 #include "server/replica_set.h"
@@ -149,6 +150,12 @@ class ReplicaRole {
     // Waits for the backups' answers; removes the bricks that failed from the in-sync set. Ok if
     // the change may be acknowledged.
     Status Finish();
+    // Finish without waiting, after Forward: `done` gets what Finish would return. When every
+    // backup applied the change and the lease holds, it runs on the thread of the last answer
+    // (a backup connection's); otherwise on `workers`, since taking a brick out of the in-sync set
+    // waits for etcd. A backup that does not answer by the deadline is given up on by the role
+    // thread (GiveUpLate). The change is over when `done` returns.
+    void FinishAsync(net::WorkerPool& workers, std::function<void(Status)> done) &&;
 
    private:
     friend class ReplicaRole;
@@ -161,6 +168,15 @@ class ReplicaRole {
   // Starts a change on the primary: kNotPrimary if this brick is not (or may no longer be) the
   // primary, kUnavailable if fewer than min_in_sync bricks are in sync.
   Result<Change> BeginChange();
+  // The same, or kBusy if it would have to wait first (the order taken by another change, the
+  // lease being renewed, too few bricks in sync): for a thread that must not wait.
+  Result<Change> TryBeginChange();
+
+  // The primary closed `handle`, a file it had opened on the backups too: they close it with the
+  // next change forwarded to them (ReplicateRequest.released), or within a poll if none comes. A
+  // close changes nothing a client can see, so it need not cost the backups a message each, nor
+  // the client a wait.
+  void Released(uint64_t handle);
 
  private:
   struct Heal;
@@ -210,6 +226,15 @@ class ReplicaRole {
   // Heal (replica_heal.cc), on the primary's role thread: starts a heal for every brick out of
   // sync that has none running; each runs HealBrick on its own thread.
   void StartHeals();
+  // What Finish does once the backups answered: takes the bricks that `failed` out of the in-sync
+  // set, then checks the lease. May wait for etcd.
+  Status Conclude(std::map<uint32_t, std::string> failed);
+  // On the role thread: FinishAsync's changes whose deadline passed are concluded without the
+  // answers still missing.
+  void GiveUpLate();
+  // On the role thread: forwards the handles Released since the last change, in a change of their
+  // own, unless that would have to wait (the order taken, the lease being renewed).
+  void ForwardReleased();
   // The watchdog, on the role thread for each heal running: one whose counters stopped growing
   // is reported and interrupted (under mutex_).
   void CheckProgress(Heal& heal, Clock::time_point now);
@@ -312,6 +337,9 @@ class ReplicaRole {
   std::condition_variable lease_renewed_;  // the primary's lease was renewed, or it is primary no more
   std::condition_variable in_sync_grew_;   // a healed brick joined the in-sync set
   uint64_t lsn_ = 0;            // the primary's last assigned
+  std::vector<uint64_t> released_;  // handles closed here and not yet on the backups; guarded by mutex_
+  std::mutex late_mutex_;
+  std::vector<std::weak_ptr<Change::FanOut>> awaited_;  // FinishAsync's, for GiveUpLate; guarded by late_mutex_
 
   std::mutex stop_mutex_;
   std::condition_variable stop_requested_;

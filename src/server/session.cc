@@ -16,8 +16,6 @@ namespace {
 
 constexpr uint32_t kProtocolVersion = 1;
 constexpr uint32_t kReadDirEntriesMax = 4096;
-constexpr uint64_t kQueuedRequestsMax = 4096;
-constexpr uint64_t kQueuedBytesMax = 256u << 20;
 
 }  // namespace
 
@@ -129,11 +127,15 @@ void Session::OnFrame(net::Frame frame) {
     ServeInOrder(id, std::move(request.value()), std::move(frame.trailer));
     return;
   }
-  // A change of a replicated volume waits for the backups: never on the io thread.
+  // A change of a replicated volume waits for the backups: never on the io thread, but a quick
+  // one need not hold a worker while it waits (ServeChangeInline).
   if (RunsInline(*request) && !(replicated && Forwards(*request))) {
     Serve(id, *request, frame.trailer);
     return;
   }
+  if (replicated && hello_role_ == proto::ROLE_PRIMARY && RunsInline(*request) &&
+      ServeChangeInline(id, *request, frame.trailer))
+    return;
   const uint64_t bytes = net::View(frame.trailer).size();
   if (queued_requests_.fetch_add(1) >= kQueuedRequestsMax || queued_bytes_.fetch_add(bytes) + bytes > kQueuedBytesMax) {
     spdlog::warn("session.flooded peer={} queued_requests={} queued_bytes={}", connection_->peer(),
@@ -420,6 +422,7 @@ Session::Answer Session::HandleFile(const proto::Request& request, const net::Bu
       auto handle = FindHandle(request.release().handle());
       if (!handle || !DropHandle(request.release().handle())) return {.response = BadHandle(request.release().handle())};
       if (handle->fd.valid()) (void)storage::SetWholeFileLock(handle->fd.get(), proto::LOCK_TYPE_UNLOCK);
+      if (handle->replicated && role_) role_->Released(request.release().handle());
       workers_.Post([handle = std::move(handle)]() mutable { handle.reset(); });
       response.mutable_release();
       break;

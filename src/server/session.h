@@ -57,8 +57,18 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   };
 
   void Reply(uint64_t request_id, Answer answer);
-  // Caching with invalidation (session_cache.cc): Serve handles a request and replies.
+  // Caching with invalidation (session_cache.cc): Serve handles a request and replies. What it
+  // notes before handling the request (BeginServe) and does with the answer (EndServe: grants,
+  // invalidations of other clients' caches, the reply) may be apart, the answer coming later.
+  struct ServeContext {
+    CacheTracker::SessionId session = 0;  // 0: the client caches nothing
+    uint64_t since = 0;
+    storage::NodeId handle_node = 0;
+    std::vector<CacheItem> replaced;
+  };
   void Serve(uint64_t id, const proto::Request& request, const net::Bulk& trailer);
+  ServeContext BeginServe(const proto::Request& request);
+  void EndServe(uint64_t id, const proto::Request& request, const ServeContext& context, Answer answer);
   void JoinCacheTracking(const proto::HelloRequest& hello, proto::HelloResponse& response);
   void LeaveCacheTracking();
   void OnPushAck(const net::Frame& frame);
@@ -76,11 +86,26 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   bool Forwards(const proto::Request& request);
   // The primary: applies a change here, forwards it, answers once the backups applied it.
   Answer HandleReplicated(const proto::Request& request, const net::Bulk& trailer, uint64_t request_id);
+  // The same for a quick change (RunsInline), on the io thread, without waiting: the answer goes
+  // out from the thread that gets the last backup's. False if it would have to wait for the
+  // volume's order or the lease (nothing done then: the caller hands it to the pool).
+  bool ServeChangeInline(uint64_t id, const proto::Request& request, const net::Bulk& trailer);
+  struct Applied {
+    Answer answer;           // this brick's
+    bool forwarded = false;  // sent to the backups (it succeeded here)
+    uint64_t handle = 0;     // the handle it opened, if any
+  };
+  Applied ApplyAndForward(ReplicaRole::Change& change, const proto::Request& request, const net::Bulk& trailer,
+                          uint64_t request_id);
+  // The answer to a forwarded change, once `replicated` says how it went on the backups.
+  Answer Settle(Status replicated, Applied applied, const proto::Request& request, uint64_t request_id);
   // A change applied before, sent again: its first answer, with the file opened again for this
   // connection if it opened one.
   Answer Repeated(const proto::Request& request, proto::Response first);
   // A backup: applies a change its primary forwarded.
   Answer ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer);
+  // A backup: closes the handles its primary closed (ReplicateRequest.released).
+  void CloseReleased(const google::protobuf::RepeatedField<uint64_t>& released);
   // A brick outside the in-sync set: what its primary's heal asks (server/tree_sync.h).
   Answer HandleHeal(const proto::Request& request, const net::Bulk& trailer);
   // A backup serves its primary's requests one at a time, in the order sent.
@@ -105,8 +130,11 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   std::shared_ptr<ServedVolume> volume_;
   std::atomic<storage::Brick*> brick_{nullptr};  // set once by hello
   std::atomic<bool> admin_{false};              // set once by a hello without a volume
-  // Requests handed to the pool and not yet answered, and the data they carry: a client that
-  // sends without waiting for answers is cut off before it can exhaust the server's memory.
+  // Requests handed to the pool (or waiting for the backups: ServeChangeInline) and not yet
+  // answered, and the data they carry: a client that sends without waiting for answers is cut
+  // off before it can exhaust the server's memory.
+  static constexpr uint64_t kQueuedRequestsMax = 4096;
+  static constexpr uint64_t kQueuedBytesMax = 256u << 20;
   std::atomic<uint64_t> queued_requests_{0};
   std::atomic<uint64_t> queued_bytes_{0};
   std::string volume_name_;

@@ -182,18 +182,22 @@ void Session::OnPushAck(const net::Frame& frame) {
 // (or marks it not to be cached), and holds the answer to a change until the other clients that
 // cached what it touched have dropped it.
 void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk& trailer) {
-  const CacheTracker::SessionId session = cache_session_.load();
-  if (session == 0) return Reply(id, Handle(request, trailer, id));
-  const uint64_t since = cache_->Sequence();
-  storage::NodeId handle_node = 0;
+  ServeContext context = BeginServe(request);
+  EndServe(id, request, context, Handle(request, trailer, id));
+}
+
+Session::ServeContext Session::BeginServe(const proto::Request& request) {
+  ServeContext context{.session = cache_session_.load()};
+  if (context.session == 0) return context;
+  context.since = cache_->Sequence();
   if (uint64_t handle = HandleOf(request); handle != 0)
-    if (auto open = FindHandle(handle)) handle_node = open->node;
+    if (auto open = FindHandle(handle)) context.handle_node = open->node;
   // Nodes whose names a removal or rename takes away, found before they are gone.
-  std::vector<CacheItem> replaced;
-  if ((request.has_remove() || request.has_rename()) && cache_->Shared(session)) {
+  if ((request.has_remove() || request.has_rename()) && cache_->Shared(context.session)) {
     storage::Brick& brick = *brick_.load();
     auto note = [&](uint64_t parent, const std::string& name) {
-      if (auto found = brick.Lookup(parent, name); found.ok()) replaced.push_back(CacheItem::Attributes(found->ino()));
+      if (auto found = brick.Lookup(parent, name); found.ok())
+        context.replaced.push_back(CacheItem::Attributes(found->ino()));
     };
     if (request.has_remove()) note(request.remove().parent(), request.remove().name());
     if (request.has_rename()) {
@@ -201,7 +205,11 @@ void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk&
       note(request.rename().new_parent(), request.rename().new_name());
     }
   }
-  Answer answer = Handle(request, trailer, id);
+  return context;
+}
+
+void Session::EndServe(uint64_t id, const proto::Request& request, const ServeContext& context, Answer answer) {
+  if (context.session == 0) return Reply(id, std::move(answer));
   if (Ok(answer.response)) {
     std::vector<storage::NodeId> dirs;
     for (const auto& [parent, name] : NamesChanged(request))
@@ -210,12 +218,12 @@ void Session::Serve(uint64_t id, const proto::Request& request, const net::Bulk&
       if (auto attr = brick_.load()->GetAttr(dir); attr.ok()) *answer.response.add_changed_dirs() = std::move(*attr);
   }
   const auto now = CacheTracker::Clock::now();
-  std::vector<CacheItem> granted = Granted(request, answer.response, handle_node);
-  if (!granted.empty() && !cache_->Grant(session, granted, since, now)) answer.response.set_no_cache(true);
-  std::vector<CacheItem> changed = Changed(request, answer.response, handle_node, std::move(replaced));
+  std::vector<CacheItem> granted = Granted(request, answer.response, context.handle_node);
+  if (!granted.empty() && !cache_->Grant(context.session, granted, context.since, now)) answer.response.set_no_cache(true);
+  std::vector<CacheItem> changed = Changed(request, answer.response, context.handle_node, context.replaced);
   if (changed.empty()) return Reply(id, std::move(answer));
   auto held = std::make_shared<Answer>(std::move(answer));
-  cache_->Change(session, changed, now, [self = shared_from_this(), id, held] { self->Reply(id, std::move(*held)); });
+  cache_->Change(context.session, changed, now, [self = shared_from_this(), id, held] { self->Reply(id, std::move(*held)); });
 }
 
 }  // namespace shoal::server

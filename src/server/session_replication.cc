@@ -51,9 +51,10 @@ uint64_t ForwardedHandle(const proto::Request& request) {
 
 bool Session::Forwards(const proto::Request& request) {
   if (Changes(request)) return true;
-  // The backups hold the files the primary opened for writing: they close and sync them too.
-  if (!request.has_release() && !request.has_fsync()) return false;
-  auto handle = FindHandle(request.has_release() ? request.release().handle() : request.fsync().handle());
+  // The backups hold the files the primary opened for writing: they sync them too (and close
+  // them, told with a later change: ReplicaRole::Released).
+  if (!request.has_fsync()) return false;
+  auto handle = FindHandle(request.fsync().handle());
   return handle && handle->replicated;
 }
 
@@ -68,19 +69,46 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     if (auto first = role_->replies().Find(client_id_, request_id)) return Repeated(request, std::move(*first));
     return {.response = proto::ErrorResponse(Status(Code::kBusy, "the first copy of this request was forgotten"))};
   }
+  Applied applied = ApplyAndForward(*change, request, trailer, request_id);
+  if (!applied.forwarded) return std::move(applied.answer);
+  return Settle(change->Finish(), std::move(applied), request, request_id);
+}
+
+bool Session::ServeChangeInline(uint64_t id, const proto::Request& request, const net::Bulk& trailer) {
+  // Refused by Handle; or too many waiting (counted with the pool's queue, which cuts it off).
+  if (volume_->read_only() || queued_requests_.load() >= kQueuedRequestsMax) return false;
+  auto change = role_->TryBeginChange();
+  if (!change.ok() || role_->replies().Contains(client_id_, id)) return false;
+  ServeContext context = BeginServe(request);
+  Applied applied = ApplyAndForward(*change, request, trailer, id);
+  if (!applied.forwarded) {
+    EndServe(id, request, context, std::move(applied.answer));
+    return true;
+  }
+  queued_requests_.fetch_add(1);
+  std::move(*change).FinishAsync(
+      workers_, [self = shared_from_this(), id, request, context = std::move(context),
+                 applied = std::move(applied)](Status replicated) mutable {
+        Answer answer = self->Settle(std::move(replicated), std::move(applied), request, id);
+        self->EndServe(id, request, context, std::move(answer));
+        self->queued_requests_.fetch_sub(1);
+      });
+  return true;
+}
+
+Session::Applied Session::ApplyAndForward(ReplicaRole::Change& change, const proto::Request& request,
+                                          const net::Bulk& trailer, uint64_t request_id) {
   // The file behind a handle (before a release closes it): a backup that joined (healed) after
   // the file was opened has no such handle, and opens the file for the change alone.
   uint64_t through_node = 0;
   if (const uint64_t through = ForwardedHandle(request); through != 0) {
     if (auto open = FindHandle(through)) through_node = open->node;
   }
-  Answer answer = HandleLocal(request, trailer);
+  Applied applied{.answer = HandleLocal(request, trailer)};
+  Answer& answer = applied.answer;
   // Settled below, once the backups have applied it (or it failed to replicate).
   role_->replies().Insert(client_id_, request_id, answer.response, /*settled=*/answer.response.status() != 0);
-  if (answer.response.status() != 0) {
-    (void)change->Finish();  // nothing changed here, so nothing goes to the backups
-    return answer;
-  }
+  if (answer.response.status() != 0) return applied;  // nothing changed here, so nothing goes to the backups
   proto::ReplicateRequest forward;
   *forward.mutable_request() = request;
   forward.set_client_id(client_id_);
@@ -96,6 +124,7 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     forward.set_handle(handle);
     if (auto open = FindHandle(handle)) open->replicated = true;
   }
+  applied.handle = handle;
   if (request.has_make_node() || request.has_symlink() || request.has_create()) forward.set_node_id(attr->ino());
   forward.set_node(through_node);
   if (attr) AddTimes(forward, attr->ino(), *attr);
@@ -123,17 +152,23 @@ Session::Answer Session::HandleReplicated(const proto::Request& request, const n
     default:
       break;
   }
-  change->Forward(std::move(forward), trailer, answer.response);
-  if (Status replicated = change->Finish(); !replicated.ok()) {
+  change.Forward(std::move(forward), trailer, answer.response);
+  applied.forwarded = true;
+  return applied;
+}
+
+Session::Answer Session::Settle(Status replicated, Applied applied, const proto::Request& request,
+                                uint64_t request_id) {
+  if (!replicated.ok()) {
     spdlog::warn("session.not_replicated peer={} volume={} op={} error=\"{}\"", connection_->peer(), volume_name_,
                  static_cast<int>(request.op_case()), replicated.ToString());
-    if (handle != 0) DropHandle(handle);
+    if (applied.handle != 0) DropHandle(applied.handle);
     Answer failed{.response = proto::ErrorResponse(replicated)};
     role_->replies().Settle(client_id_, request_id, failed.response);
     return failed;
   }
-  role_->replies().Settle(client_id_, request_id, answer.response);
-  return answer;
+  role_->replies().Settle(client_id_, request_id, applied.answer.response);
+  return std::move(applied.answer);
 }
 
 Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward, const net::Bulk& trailer) {
@@ -148,6 +183,14 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
   // was opened), the file is opened for that change alone.
   proto::ReplicateRequest logged = forward;
   logged.clear_shipped();
+  logged.clear_released();  // this connection's handles: nothing to another brick
+  CloseReleased(forward.released());
+  if (request.op_case() == proto::Request::OP_NOT_SET) {  // the closes were all of it
+    role_->NoteApplied(logged, trailer, 0);
+    proto::Response response;
+    response.mutable_replicate()->mutable_response();
+    return {.response = std::move(response)};
+  }
   const uint64_t handle_id = ForwardedHandle(request);
   bool borrowed = false;
   if (handle_id != 0) {
@@ -202,6 +245,16 @@ Session::Answer Session::ApplyReplicated(const proto::ReplicateRequest& forward,
   proto::Response response;
   *response.mutable_replicate()->mutable_response() = std::move(answer.response);
   return {.response = std::move(response)};
+}
+
+void Session::CloseReleased(const google::protobuf::RepeatedField<uint64_t>& released) {
+  std::vector<std::shared_ptr<OpenHandle>> closing;
+  for (uint64_t id : released) {
+    auto handle = FindHandle(id);
+    if (handle && DropHandle(id)) closing.push_back(std::move(handle));
+  }
+  // Closing a descriptor may free the blocks of an unlinked file: on the pool, as for a release.
+  if (!closing.empty()) workers_.Post([closing = std::move(closing)]() mutable { closing.clear(); });
 }
 
 Session::Answer Session::Repeated(const proto::Request& request, proto::Response first) {

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <iostream>
@@ -111,6 +112,68 @@ TEST_F(ReplicationTest, ChangesThatRaceAreAppliedInThePrimarysOrderOnEveryBrick)
 // Reads of file data are spread over the in-sync bricks by node id, each read answered with what
 // was written; a mount with reads=primary reads only from the primary. (partition_test.cc: a backup
 // that misses changes serves none of them.)
+// The files `pid` holds open under `dir`, unlinked ones too ("... (deleted)"); not the O_PATH
+// descriptors a brick keeps to find nodes by id, which open nothing.
+int OpenFilesUnder(pid_t pid, const std::string& dir) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  int open = 0;
+  DIR* listing = ::opendir((proc + "/fd").c_str());
+  if (listing == nullptr) return -1;
+  while (const dirent* entry = ::readdir(listing)) {
+    char target[4096];
+    const ssize_t n = ::readlink((proc + "/fd/" + entry->d_name).c_str(), target, sizeof target - 1);
+    if (n <= 0 || !std::string(target, n).starts_with(dir + "/")) continue;
+    std::ifstream info(proc + "/fdinfo/" + entry->d_name);
+    std::string key;
+    unsigned flags = 0;
+    while (info >> key)
+      if (key == "flags:" && info >> std::oct >> flags) break;
+    if (!(flags & O_PATH)) ++open;
+  }
+  ::closedir(listing);
+  return open;
+}
+
+TEST_F(ReplicationTest, BackupsCloseTheFilesTheirPrimaryClosed) {
+  CreateAndStart({1, 2, 3});
+  const int primary = WaitForPrimary();
+  ASSERT_NE(primary, 0);
+  Mount mount(MountPoint("m"));
+  ASSERT_EQ(mount.Start(Name(primary) + ":/www").exit_code, 0);
+  ASSERT_EQ(::mkdir((mount.path() + "/closed").c_str(), 0755), 0) << std::strerror(errno);
+  // Opened for writing on every brick, then closed: the backups are told with a later change, or
+  // on their own when none comes (nothing is written after the last close here).
+  constexpr int kFiles = 200;
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = mount.path() + "/closed/f" + std::to_string(i);
+    const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    ASSERT_EQ(::write(fd, "data", 4), 4);
+    ASSERT_EQ(::close(fd), 0);
+  }
+  // One unlinked while open: its blocks go only when the last descriptor on each brick does.
+  const std::string gone = mount.path() + "/closed/gone";
+  const int fd = ::open(gone.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(fd, "data", 4), 4);
+  ASSERT_EQ(::unlink(gone.c_str()), 0);
+  ASSERT_EQ(::close(fd), 0);
+
+  std::map<int, int> still_open;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // bounded: 10 s
+    still_open.clear();
+    for (int i = 1; i <= 3; ++i) {
+      const int open = OpenFilesUnder(servers_[i - 1]->pid(), std::filesystem::canonical(Brick(i)).string() + "/closed");
+      if (open != 0) still_open[i] = open;
+    }
+    if (still_open.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(still_open, IsEmpty()) << "descriptors still open under <brick>/closed, by server (primary "
+                                     << primary << ")";
+  EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3})), IsEmpty());
+}
+
 TEST_F(ReplicationTest, FileReadsAreSpreadOverTheInSyncBricks) {
   CreateAndStart({1, 2, 3});
   const int primary = WaitForPrimary();
