@@ -560,16 +560,15 @@ void ReplicaRole::Change::FinishAsync(net::WorkerPool& workers, std::function<vo
       done(role.Conclude(std::move(failed)));
     });
   };
+  bool waiting = false;
   {
     std::lock_guard lock(fan_out->mutex);
-    if (fan_out->outstanding > 0) {
-      fan_out->then = std::move(conclude);
-      std::lock_guard late(role.late_mutex_);
-      role.awaited_.push_back(fan_out);
-      return;
-    }
+    waiting = fan_out->outstanding > 0;
+    if (waiting) fan_out->then = std::move(conclude);
   }
-  conclude();
+  if (!waiting) return conclude();
+  std::lock_guard late(role.late_mutex_);  // not under fan_out->mutex: GiveUpLate takes them the other way
+  role.awaited_.push_back(std::move(fan_out));
 }
 
 Status ReplicaRole::Conclude(std::map<uint32_t, std::string> failed) {
