@@ -307,7 +307,10 @@ void Client::Release(std::shared_ptr<OpenFile> file) {
   std::vector<uint64_t> owners;
   {
     std::lock_guard lock(file->mutex);
-    if (file->generation != transport_->generation()) return;  // the server already let go
+    if (file->generation != transport_->generation()) {
+      --releases_unsent_;
+      return;  // the server already let go
+    }
     handle = file->server_handle;
     owners.assign(file->lock_owners.begin(), file->lock_owners.end());
   }
@@ -316,6 +319,7 @@ void Client::Release(std::shared_ptr<OpenFile> file) {
     proto::Request request;
     request.mutable_release()->set_handle(handle);
     Call(std::move(request), nullptr, [](Result<Reply>) {});
+    --releases_unsent_;  // sent: a request sent after this comes after it
   };
   if (owners.empty()) return release();
   auto left = std::make_shared<std::atomic<size_t>>(owners.size());

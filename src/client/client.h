@@ -10,6 +10,7 @@
 // Thread-safe. Callbacks must be quick and must not wait for another reply.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,11 @@ class Client {
   // Lets go of the file on the server (nothing to do if its connection is gone), first dropping
   // the POSIX locks taken through it that no close(2) dropped.
   void Release(std::shared_ptr<OpenFile> file);
+  // A release the kernel sent is on its way (ReleaseComing, from its arrival until Release has
+  // sent it): a lock refused now may be held by that file, and is worth asking for again once
+  // none is (ReleasesUnsent). Release itself may wait first for writes and lock drops.
+  void ReleaseComing() { ++releases_unsent_; }
+  int ReleasesUnsent() const { return releases_unsent_.load(); }
   // Reads `size` bytes of `file` at `offset`: from the brick ReadSpread picks, or through the
   // primary's connection when that brick cannot serve it.
   void Read(std::shared_ptr<OpenFile> file, uint64_t offset, uint32_t size, Callback done);
@@ -113,6 +119,7 @@ class Client {
   void ForgetLocks(NodeId node, uint64_t owner);
 
  private:
+  std::atomic<int> releases_unsent_{0};
   Client(std::unique_ptr<net::ClientTransport> transport, bool replicated)
       : transport_(std::move(transport)), replicated_(replicated) {}
   void Reopen(std::shared_ptr<OpenFile> file, std::function<void(Status)> done);

@@ -55,8 +55,11 @@ int TakeLock(fuse_req_t req, fuse_file_info* fi, std::function<proto::Request(ui
     }
     if (reply.status().code() == Code::kWouldBlock && !wait && !barrier_done) {
       // The holder may have just closed: its release can still be on its way from another FUSE
-      // thread. Ask once more after everything sent so far has been answered.
+      // thread (which may first wait for the file's writes and lock drops). Ask once more after
+      // the releases under way have been sent (bounded) and everything sent has been answered.
       barrier_done = true;
+      for (int waited_ms = 0; adapter.client.ReleasesUnsent() > 0 && waited_ms < 2000; ++waited_ms)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       proto::Request ping;
       ping.mutable_ping();
       (void)adapter.client.CallSync(std::move(ping));
@@ -106,6 +109,7 @@ void OpenOnServer(fuse_req_t req, fuse_ino_t ino, int flags) {
     info.keep_cache = adapter.versions.KeepOnOpen(ino) && !(flags & O_TRUNC);
     SetFile(&info, adapter.client.Adopt(ino, flags, /*directory=*/false, open.handle()));
     if (fuse_reply_open(req, &info) != 0) {
+      adapter.client.ReleaseComing();
       adapter.client.Release(FileOf(&info));
       delete &FileOf(&info);
     }
@@ -162,6 +166,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     info.flags = flags;
     SetFile(&info, adapter.client.Adopt(e.ino, flags, /*directory=*/false, created.handle()));
     if (fuse_reply_create(req, &e, &info) != 0) {
+      adapter.client.ReleaseComing();
       adapter.client.Release(FileOf(&info));
       delete &FileOf(&info);
     }
@@ -218,6 +223,7 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::shared_ptr<OpenFile> file = std::move(FileOf(fi));
   delete &FileOf(fi);
+  Of(req).client.ReleaseComing();
   AfterWrites(req, ino, [req, file] {
     Adapter& adapter = Of(req);
     if (client::WriteBehind::ErrorUntold(*file))  // written after the last close
