@@ -1,5 +1,6 @@
 #include "coord/etcd_client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -67,6 +68,27 @@ auto Decoded(const Json& json, const std::string& where, Decode decode) -> Resul
 
 EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {}
 
+EtcdClient::~EtcdClient() = default;
+
+Result<net::HttpResponse> EtcdClient::PostKept(const net::HttpRequest& request) {
+  std::unique_ptr<net::HttpConnection> connection;
+  {
+    std::lock_guard lock(kept_mutex_);
+    auto it = std::find_if(kept_.begin(), kept_.end(), [&](const auto& kept) { return kept->address() == request.address; });
+    if (it != kept_.end()) {
+      connection = std::move(*it);
+      kept_.erase(it);
+    }
+  }
+  if (!connection) connection = std::make_unique<net::HttpConnection>(request.address);
+  auto response = connection->Post(request);
+  if (connection->open()) {
+    std::lock_guard lock(kept_mutex_);
+    if (kept_.size() < kKeptMax) kept_.push_back(std::move(connection));
+  }
+  return response;
+}
+
 Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string& body, bool retry_safe,
                                             int timeout_ms) {
   const size_t count = options_.endpoints.size();
@@ -80,13 +102,15 @@ Result<EtcdClient::Answer> EtcdClient::Call(const char* path, const std::string&
                              .body = body,
                              .timeout_ms = timeout_ms > 0 ? timeout_ms : options_.request_timeout_ms};
     const std::string where = request.address.ToString() + path;
-    auto response = net::HttpPost(request);
+    // Reads and renewals on a kept-alive connection: they may be sent twice (http_client.h).
+    auto post = [&] { return retry_safe ? PostKept(request) : net::HttpPost(request); };
+    auto response = post();
     // The same member again: it answers, it only had no leader to commit this just then.
     for (int dropped = 0; response.ok() && response->status != 200 && dropped < kDroppedRetries &&
                           ProposalDropped(EtcdError(*response, where));
          ++dropped) {
       std::this_thread::sleep_for(kDroppedPause);
-      response = net::HttpPost(request);
+      response = post();
     }
     if (!response.ok()) {
       // A change may only go elsewhere if it certainly was not sent here.
@@ -136,7 +160,11 @@ Result<DeleteResponse> EtcdClient::Delete(const DeleteRequest& request) {
 }
 
 Result<TxnResponse> EtcdClient::Txn(const TxnRequest& request) {
-  SHOAL_ASSIGN_OR_RETURN(Answer answer, Call("/v3/kv/txn", wire::ToJson(request).dump(), false));
+  auto reads = [](const std::vector<TxnOp>& ops) {
+    return std::all_of(ops.begin(), ops.end(), [](const TxnOp& op) { return std::holds_alternative<RangeRequest>(op); });
+  };
+  const bool reads_only = reads(request.success) && reads(request.failure);  // may be sent twice
+  SHOAL_ASSIGN_OR_RETURN(Answer answer, Call("/v3/kv/txn", wire::ToJson(request).dump(), reads_only));
   return Decoded(answer.json, answer.where, wire::TxnFromJson);
 }
 

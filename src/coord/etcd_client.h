@@ -3,14 +3,15 @@
 // The JSON gateway rather than gRPC because it needs nothing beyond Boost.Beast and nlohmann-json,
 // both already dependencies, while etcd's gRPC API would bring gRPC and its code generator.
 // Every call is one blocking HTTP POST with `request_timeout_ms`; calls may be made from any
-// thread at once (the only shared state is which endpoint answered last). The JSON encoding is in
-// etcd_wire.h.
+// thread at once (the shared state is which endpoint answered last, and a few idle kept-alive
+// connections). Reads and renewals go on kept-alive connections, changes each on a connection of
+// their own (net/http_client.h says why). The JSON encoding is in etcd_wire.h.
 //
 // Endpoints are the client URLs of etcd members, tried in turn starting with the last one that
 // answered. Whether the next is tried depends on what the call can tolerate:
-//   reads (Range, MemberList, Status) and lease renewals (KeepAlive: renewing twice does no
-//     harm): on any failure to get an answer, and on etcd's "unavailable" (a member without a
-//     leader);
+//   reads (Range, a Txn of ranges only, MemberList, Status) and lease renewals (KeepAlive:
+//     renewing twice does no harm): on any failure to get an answer, and on etcd's "unavailable"
+//     (a member without a leader);
 //   changes (Put, Delete, Txn, other lease calls, membership): only when the request was
 //     certainly not sent (connection refused). A change that timed out may have been applied; it fails with
 //     kTimedOut or kIoError and the caller decides (a compare-and-swap re-reads the record).
@@ -26,6 +27,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -33,6 +36,7 @@
 
 #include "common/host_port.h"
 #include "common/status.h"
+#include "net/http_client.h"
 
 namespace shoal::coord {
 
@@ -142,6 +146,7 @@ struct EtcdStatus {
 class EtcdClient {
  public:
   explicit EtcdClient(EtcdOptions options);
+  ~EtcdClient();
   const std::vector<HostPort>& endpoints() const { return options_.endpoints; }
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
@@ -182,8 +187,17 @@ class EtcdClient {
   // `timeout_ms` (0: request_timeout_ms) for each endpoint's try.
   Result<Answer> Call(const char* path, const std::string& body, bool retry_safe, int timeout_ms = 0);
 
+  // HttpPost on an idle kept-alive connection to the request's address, or a new one; kept
+  // afterwards if it is still open and there is room.
+  Result<net::HttpResponse> PostKept(const net::HttpRequest& request);
+
+  // Idle connections kept: one per thread that reads at once (role threads, the pool's poll).
+  static constexpr size_t kKeptMax = 8;
+
   const EtcdOptions options_;
   std::atomic<size_t> preferred_{0};  // index into options_.endpoints of the last that answered
+  std::mutex kept_mutex_;
+  std::vector<std::unique_ptr<net::HttpConnection>> kept_;  // idle; guarded by kept_mutex_
 };
 
 }  // namespace shoal::coord

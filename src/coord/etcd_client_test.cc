@@ -21,6 +21,7 @@
 #include "common/unique_fd.h"
 #include "coord/etcd_member.h"
 #include "coord/etcd_test_util.h"
+#include "net/http_test_server.h"
 
 namespace shoal::coord {
 namespace {
@@ -311,6 +312,22 @@ TEST(EtcdClientScriptedTest, OtherRefusalsOfAChangeAreNotSentAgain) {
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(endpoint.requests(), 1);
+}
+
+// Reads and renewals go on one kept-alive connection; every change on a connection of its own,
+// so that one that failed can tell "not sent" from "sent and lost".
+TEST(EtcdClientScriptedTest, ReadsShareAConnectionChangesDoNot) {
+  const std::string body = R"({"header":{"revision":"7"},"kvs":[],"count":"0"})";
+  net::testing::KeepAliveServer endpoint("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                         std::to_string(body.size()) + "\r\n\r\n" + body);
+  EtcdClient client({.endpoints = {endpoint.address()}, .request_timeout_ms = 1000});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.Range({.key = "k"}).ok()) << i;
+  ASSERT_TRUE(client.Txn({.success = {RangeRequest{.key = "a"}, RangeRequest{.key = "b"}}}).ok());
+  EXPECT_EQ(endpoint.connections(), 1);
+  ASSERT_TRUE(client.Put({.key = "k", .value = "v"}).ok());
+  ASSERT_TRUE(client.Txn({.success = {PutRequest{.key = "k", .value = "w"}}}).ok());
+  EXPECT_EQ(endpoint.connections(), 3);
+  EXPECT_EQ(endpoint.requests(), 8);
 }
 
 // ---- errors ----

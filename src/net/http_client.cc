@@ -51,27 +51,33 @@ Status ReadError(const error_code& ec, const HttpRequest& request, const std::st
   return Status(Code::kIoError, fmt::format("{}: connection lost before the answer: {}", where, ec.message()));
 }
 
-asio::awaitable<void> Exchange(const HttpRequest& request, Clock::time_point deadline,
-                               Result<HttpResponse>& out) {
-  const std::string where = request.address.ToString() + request.path;
+// Connects `stream` to the request's server, unless it already is (a kept-alive connection).
+asio::awaitable<Status> ConnectIfClosed(beast::tcp_stream& stream, const HttpRequest& request,
+                                        const std::string& where) {
+  if (stream.socket().is_open()) co_return Status::Ok();
   auto endpoints = co_await Resolve(request.address);
-  if (!endpoints.ok()) {
-    out = Status(endpoints.status().code(), fmt::format("{}: {}", where, endpoints.status().message()));
-    co_return;
-  }
+  if (!endpoints.ok()) co_return Status(endpoints.status().code(), fmt::format("{}: {}", where, endpoints.status().message()));
   error_code ec;
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  stream.expires_at(deadline);  // one deadline for the whole exchange
   co_await stream.async_connect(*endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec == beast::error::timeout) {
-    out = Status(Code::kUnavailable, fmt::format("{}: cannot connect within {} ms", where, request.timeout_ms));
-    co_return;
-  }
-  if (ec) {
-    out = Status(Code::kUnavailable, fmt::format("{}: cannot connect: {}", where, ec.message()));
+  if (ec == beast::error::timeout)
+    co_return Status(Code::kUnavailable, fmt::format("{}: cannot connect within {} ms", where, request.timeout_ms));
+  if (ec) co_return Status(Code::kUnavailable, fmt::format("{}: cannot connect: {}", where, ec.message()));
+  co_return Status::Ok();
+}
+
+// One request and its answer on `stream`, connecting it first if need be. `keep_alive`: whether
+// the server lets the connection serve another request.
+asio::awaitable<void> Exchange(beast::tcp_stream& stream, const HttpRequest& request, Clock::time_point deadline,
+                               Result<HttpResponse>& out, bool& keep_alive) {
+  const std::string where = request.address.ToString() + request.path;
+  keep_alive = false;
+  stream.expires_at(deadline);  // one deadline for the whole exchange
+  if (Status connected = co_await ConnectIfClosed(stream, request, where); !connected.ok()) {
+    out = connected;
     co_return;
   }
 
+  error_code ec;
   http::request<http::string_body> message(http::verb::post, request.path, 11);
   message.set(http::field::host, request.address.ToString());
   message.set(http::field::content_type, "application/json");
@@ -99,22 +105,73 @@ asio::awaitable<void> Exchange(const HttpRequest& request, Clock::time_point dea
     out = ReadError(ec, request, where);
     co_return;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   http::response<http::string_body> response = parser.release();
+  // Whatever the server sent beyond the answer would be read as the next one's start.
+  keep_alive = response.keep_alive() && buffer.size() == 0;
   out = HttpResponse{.status = static_cast<int>(response.result_int()), .body = std::move(response.body())};
+}
+
+// Runs `work` on `io` (reused between calls) to its end.
+void Run(asio::io_context& io, asio::awaitable<void> work) {
+  io.restart();
+  asio::co_spawn(io, std::move(work), [](std::exception_ptr error) {
+    if (error) std::rethrow_exception(error);  // only bad_alloc and the like: nothing here throws by design
+  });
+  io.run();
+}
+
+Clock::time_point DeadlineOf(const HttpRequest& request) {
+  return Clock::now() + std::chrono::milliseconds(request.timeout_ms);
 }
 
 }  // namespace
 
 Result<HttpResponse> HttpPost(const HttpRequest& request) {
   Result<HttpResponse> out = Status(Code::kIoError, "not run");
-  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
   asio::io_context io(1);
-  asio::co_spawn(io, Exchange(request, deadline, out), [](std::exception_ptr error) {
-    if (error) std::rethrow_exception(error);  // only bad_alloc and the like: nothing here throws by design
-  });
-  io.run();
+  beast::tcp_stream stream(io);
+  bool keep_alive;
+  Run(io, Exchange(stream, request, DeadlineOf(request), out, keep_alive));
+  return out;  // the connection closes here, with the stream
+}
+
+struct HttpConnection::State {
+  asio::io_context io{1};
+  beast::tcp_stream stream{io};
+  bool served = false;  // a request was answered on the open connection
+};
+
+HttpConnection::HttpConnection(HostPort address) : address_(std::move(address)), state_(std::make_unique<State>()) {}
+
+HttpConnection::~HttpConnection() = default;
+
+Result<HttpResponse> HttpConnection::Post(const HttpRequest& request) {
+  const Clock::time_point deadline = DeadlineOf(request);
+  const bool reused = state_->served;
+  Result<HttpResponse> out = Status(Code::kIoError, "not run");
+  bool keep_alive = false;
+  Run(state_->io, Exchange(state_->stream, request, deadline, out, keep_alive));
+  if (!out.ok() && reused && out.status().code() == Code::kIoError) {
+    // Most likely closed by the server while idle (or it restarted): once more on a new
+    // connection, within the same deadline. Only a timeout is not tried again: it already took
+    // all the time there was.
+    Close();
+    Run(state_->io, Exchange(state_->stream, request, deadline, out, keep_alive));
+  }
+  if (!out.ok() || !keep_alive) {
+    Close();
+    return out;
+  }
+  state_->served = true;
   return out;
+}
+
+bool HttpConnection::open() const { return state_->stream.socket().is_open(); }
+
+void HttpConnection::Close() {
+  error_code ignored;
+  state_->stream.socket().close(ignored);
+  state_->served = false;
 }
 
 }  // namespace shoal::net

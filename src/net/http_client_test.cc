@@ -2,58 +2,29 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/unique_fd.h"
+#include "net/http_test_server.h"
 
 namespace shoal::net {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A listening socket on 127.0.0.1 with a port of its own; `backlog` as listen(2) takes it.
-struct TestListener {
-  explicit TestListener(int backlog = 16) {
-    fd = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd.get(), backlog), 0);
-    socklen_t length = sizeof addr;
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &length);
-    port = ntohs(addr.sin_port);
-  }
-  HostPort address() const { return {.host = "127.0.0.1", .port = port}; }
-
-  UniqueFd fd;
-  uint16_t port = 0;
-};
-
-// Reads one request (headers and a Content-Length body) from `fd`.
-std::string ReadRequest(int fd) {
-  std::string request;
-  char buffer[4096];
-  size_t body_length = 0;
-  size_t header_end = std::string::npos;
-  while (header_end == std::string::npos || request.size() < header_end + 4 + body_length) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    request.append(buffer, n);
-    if (header_end == std::string::npos && (header_end = request.find("\r\n\r\n")) != std::string::npos) {
-      auto at = request.find("Content-Length: ");
-      if (at != std::string::npos) body_length = std::stoul(request.substr(at + 16));
-    }
-  }
-  return request;
-}
+using testing::KeepAliveServer;
+using testing::ReadRequest;
+using testing::TestListener;
 
 // Serves one connection: reads the request, writes `answer` and closes.
 class OneShotServer {
@@ -157,6 +128,83 @@ TEST(HttpPostTest, BodyOverTheLimitIsProtocolError) {
   auto response = HttpPost({.address = server.address(), .path = "/x", .body = "{}", .body_limit_bytes = 10});
   EXPECT_EQ(response.status().code(), Code::kProtocolError) << response.status().ToString();
   EXPECT_THAT(response.status().message(), HasSubstr("larger than 10 bytes"));
+}
+
+// ---- kept-alive connections ----
+
+const char* const kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+
+TEST(HttpConnectionTest, RequestsGoOnOneConnection) {
+  KeepAliveServer server(kOk);
+  HttpConnection connection(server.address());
+  for (int i = 0; i < 5; ++i) {
+    auto response = connection.Post({.address = server.address(), .path = "/v3/kv/range", .body = "{}"});
+    ASSERT_TRUE(response.ok()) << i << ": " << response.status().ToString();
+    EXPECT_EQ(response->body, "{}");
+  }
+  EXPECT_TRUE(connection.open());
+  EXPECT_EQ(server.requests(), 5);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+// The server ended the idle connection: the caller sees nothing of it, the request goes again on
+// a new one.
+TEST(HttpConnectionTest, AConnectionTheServerClosedIsReplacedUnseen) {
+  KeepAliveServer server(kOk, /*requests_per_connection=*/1);
+  HttpConnection connection(server.address());
+  for (int i = 0; i < 3; ++i) {
+    auto response = connection.Post({.address = server.address(), .path = "/x", .body = "{}"});
+    ASSERT_TRUE(response.ok()) << i << ": " << response.status().ToString();
+  }
+  EXPECT_EQ(server.requests(), 3);
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(HttpConnectionTest, AnAnswerThatClosesTheConnectionIsHonoured) {
+  KeepAliveServer server("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}");
+  HttpConnection connection(server.address());
+  for (int i = 0; i < 2; ++i) {
+    auto response = connection.Post({.address = server.address(), .path = "/x", .body = "{}"});
+    ASSERT_TRUE(response.ok()) << i << ": " << response.status().ToString();
+    EXPECT_FALSE(connection.open());
+  }
+  EXPECT_EQ(server.connections(), 2);  // the server would have answered on the first: it was not asked
+}
+
+// A timeout took all the time there was: not sent again, and the connection is not used again
+// (an answer may still come on it).
+TEST(HttpConnectionTest, ATimeoutIsNotSentAgain) {
+  TestListener silent;
+  std::atomic<int> requests{0};
+  UniqueFd accepted;
+  std::thread server([&] {
+    accepted = UniqueFd(::accept4(silent.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    const std::string ok = kOk;
+    if (!ReadRequest(accepted.get()).empty()) ++requests;
+    [[maybe_unused]] ssize_t n = ::write(accepted.get(), ok.data(), ok.size());
+    if (!ReadRequest(accepted.get()).empty()) ++requests;  // and no answer
+  });
+  HttpConnection connection(silent.address());
+  EXPECT_TRUE(connection.Post({.address = silent.address(), .path = "/x", .body = "{}"}).ok());
+  auto response = connection.Post({.address = silent.address(), .path = "/x", .body = "{}", .timeout_ms = 200});
+  EXPECT_EQ(response.status().code(), Code::kTimedOut) << response.status().ToString();
+  EXPECT_FALSE(connection.open());
+  server.join();  // its second read ends when the client closes
+  EXPECT_EQ(requests, 2);
+  pollfd another{.fd = silent.fd.get(), .events = POLLIN};
+  EXPECT_EQ(::poll(&another, 1, 0), 0) << "a second connection was opened";
+}
+
+TEST(HttpConnectionTest, AServerThatIsGoneIsUnavailable) {
+  uint16_t port;
+  {
+    TestListener closed;
+    port = closed.port;
+  }
+  HttpConnection connection({.host = "127.0.0.1", .port = port});
+  auto response = connection.Post({.address = {.host = "127.0.0.1", .port = port}, .path = "/x", .body = "{}"});
+  EXPECT_EQ(response.status().code(), Code::kUnavailable) << response.status().ToString();
+  EXPECT_FALSE(connection.open());
 }
 
 }  // namespace
