@@ -137,8 +137,7 @@ Result<HttpResponse> HttpPost(const HttpRequest& request) {
 
 struct HttpConnection::State {
   asio::io_context io{1};
-  beast::tcp_stream stream{io};
-  bool served = false;  // a request was answered on the open connection
+  beast::tcp_stream stream{io};  // open only between requests that were answered and kept it alive
 };
 
 HttpConnection::HttpConnection(HostPort address) : address_(std::move(address)), state_(std::make_unique<State>()) {}
@@ -147,7 +146,7 @@ HttpConnection::~HttpConnection() = default;
 
 Result<HttpResponse> HttpConnection::Post(const HttpRequest& request) {
   const Clock::time_point deadline = DeadlineOf(request);
-  const bool reused = state_->served;
+  const bool reused = open();
   Result<HttpResponse> out = Status(Code::kIoError, "not run");
   bool keep_alive = false;
   Run(state_->io, Exchange(state_->stream, request, deadline, out, keep_alive));
@@ -158,11 +157,7 @@ Result<HttpResponse> HttpConnection::Post(const HttpRequest& request) {
     Close();
     Run(state_->io, Exchange(state_->stream, request, deadline, out, keep_alive));
   }
-  if (!out.ok() || !keep_alive) {
-    Close();
-    return out;
-  }
-  state_->served = true;
+  if (!out.ok() || !keep_alive) Close();
   return out;
 }
 
@@ -171,7 +166,6 @@ bool HttpConnection::open() const { return state_->stream.socket().is_open(); }
 void HttpConnection::Close() {
   error_code ignored;
   state_->stream.socket().close(ignored);
-  state_->served = false;
 }
 
 }  // namespace shoal::net
