@@ -11,7 +11,7 @@
 // Order. Writes to one node are in flight together only when their byte ranges do not overlap; a
 // write overlapping an earlier one still pending is sent once that one has been answered (an
 // append overlaps everything). The client orders them rather than the server because the server
-// runs writes on a worker pool, where two writes of one handle may land in either order, and
+// runs larger writes on a worker pool, where two writes of one handle may land in either order, and
 // because the transport resends a write caught by a reconnect: even a server keeping per-handle
 // order could see a resent old write land after a newer one if both were in flight. Writes that do
 // not overlap commute, so a sequential stream is never held back.

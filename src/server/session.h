@@ -2,9 +2,9 @@
 //
 // It holds what the client has open on the brick (file and directory handles, lock descriptors),
 // and everything it holds goes when the connection goes: descriptors close, locks drop. Requests
-// are decoded on the io thread; quick metadata requests run there too, and everything that may
-// wait for the disk runs on the worker pool (RunsInline in session.cc), so replies leave in
-// whatever order the work finishes.
+// are decoded on the io thread; quick requests (metadata, small writes) run there too, and
+// everything that may wait for the disk runs on the worker pool (Session::Quick), so replies leave
+// in whatever order the work finishes.
 #pragma once
 
 #include <atomic>
@@ -27,8 +27,8 @@ namespace shoal::server {
 
 // Whether `request` changes the volume: refused on a read-only volume, forwarded by a primary.
 bool Changes(const proto::Request& request);
-// Whether `request` is quick enough to run on the io thread (metadata work that touches only the
-// page cache in the common case).
+// Whether `request` is metadata work quick enough to run on the io thread (it touches only the
+// page cache in the common case). Session::Quick adds small writes.
 bool RunsInline(const proto::Request& request);
 
 class Session : public net::FrameSink, public std::enable_shared_from_this<Session> {
@@ -50,6 +50,7 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
     UniqueFd fd;                                        // files
     std::unique_ptr<storage::DirectoryReader> directory;  // directories
     bool replicated = false;  // opened on the backups too (the primary's writable files)
+    bool synchronous = false;  // opened O_SYNC or O_DSYNC: each write waits for the disk
   };
   struct Answer {
     proto::Response response;
@@ -81,12 +82,15 @@ class Session : public net::FrameSink, public std::enable_shared_from_this<Sessi
   Answer HandleFile(const proto::Request& request, const net::Bulk& trailer);
   Answer HandleLock(const proto::Request& request);
   Answer HandleAdmin(const proto::Request& request);
+  // Whether `request` runs on the io thread: RunsInline, or a write of a few pages to a file not
+  // opened for synchronous writes (it only copies into the page cache).
+  bool Quick(const proto::Request& request, const net::Bulk& trailer);
 
   // Replication (session_replication.cc). Whether the primary forwards `request` to the backups.
   bool Forwards(const proto::Request& request);
   // The primary: applies a change here, forwards it, answers once the backups applied it.
   Answer HandleReplicated(const proto::Request& request, const net::Bulk& trailer, uint64_t request_id);
-  // The same for a quick change (RunsInline), on the io thread, without waiting: the answer goes
+  // The same for a quick change (Quick), on the io thread, without waiting: the answer goes
   // out from the thread that gets the last backup's. False if it would have to wait for the
   // volume's order or the lease (nothing done then: the caller hands it to the pool).
   bool ServeChangeInline(uint64_t id, const proto::Request& request, const net::Bulk& trailer);

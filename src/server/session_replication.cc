@@ -336,7 +336,7 @@ void Session::ServeInOrder(uint64_t id, proto::Request request, net::Bulk traile
   // A quick change with nothing before it is applied right here, on the io thread, as a client's
   // quick request is: handing it to the pool costs a context switch, more than the work. Frames
   // of this connection wait meanwhile, so the order holds.
-  bool here = request.has_replicate() && RunsInline(request.replicate().request());
+  bool here = request.has_replicate() && Quick(request.replicate().request(), trailer);
   {
     std::lock_guard lock(in_order_mutex_);
     here = here && !in_order_running_;

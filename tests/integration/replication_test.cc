@@ -67,9 +67,21 @@ TEST_F(ReplicationTest, EveryChangeLandsIdenticallyOnEveryBrick) {
     append << " and more";
   }
   EXPECT_EQ(ReadFile(m + "/hard"), "alpha and more");
+  // Small writes run on the bricks' io threads, those to a file opened for synchronous writes on
+  // their worker pools: either way in order, on every brick.
+  for (const int sync : {O_SYNC, O_DSYNC}) {
+    const std::string path = m + (sync == O_SYNC ? "/dir/synced" : "/dir/data-synced");
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | sync, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ASSERT_EQ(::pwrite(fd, "0123456789", 10, 0), 10);
+    ASSERT_EQ(::pwrite(fd, "ab", 2, 4), 2);
+    ASSERT_EQ(::close(fd), 0);
+    EXPECT_EQ(ReadFile(path), "0123ab6789");
+  }
 
   EXPECT_THAT(test::CompareBricks(Bricks({1, 2, 3})), IsEmpty());
   EXPECT_EQ(ReadFile(Brick(1) + "/dir/a.txt"), "alpha and more");
+  EXPECT_EQ(ReadFile(Brick(2) + "/dir/synced"), "0123ab6789");
 }
 
 // Changes from two writers at once reach each backup back to back, some handed to its worker
