@@ -242,8 +242,10 @@ Result<std::shared_ptr<NodeFd>> Brick::Resolve(NodeId node) {
 Result<std::shared_ptr<NodeFd>> Brick::Pin(NodeId node) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
   std::lock_guard lock(pinned_mutex_);
-  if (pinned_.size() >= 1024 && pinned_.size() % 1024 == 0)
+  if (pinned_.size() >= pinned_sweep_at_) {
     std::erase_if(pinned_, [](const auto& entry) { return entry.second.expired(); });
+    pinned_sweep_at_ = std::max<size_t>(1024, 2 * pinned_.size());
+  }
   pinned_[node] = fd;
   return fd;
 }

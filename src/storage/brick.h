@@ -193,6 +193,9 @@ class Brick {
   std::mutex adopt_mutex_;  // serializes giving ids to objects found without a (unique) one
   std::mutex pinned_mutex_;
   std::unordered_map<NodeId, std::weak_ptr<NodeFd>> pinned_;  // guarded by pinned_mutex_
+  // pinned_ is swept of expired entries when it grows to this: twice what the last sweep left, so
+  // that a sweep costs each Pin O(1) however many stay pinned.
+  size_t pinned_sweep_at_ = 1024;  // guarded by pinned_mutex_
 };
 
 // Checks that `name` may be created or looked up in `parent`: a single path component, not "."
