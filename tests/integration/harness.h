@@ -119,7 +119,8 @@ class LoopDisk {
 };
 
 // A port P such that P, P+1, ... P+count-1 are free on every one of `hosts` (a shoald on P runs its
-// etcd member on P+1 and P+2). Checked by binding them; another process could take one later.
+// etcd member on P+1 and P+2), chosen at random below the ports the kernel gives to outgoing
+// connections. Checked by binding them; another test could still bind one later.
 uint16_t FreePortRun(const std::vector<std::string>& hosts, int count);
 
 // The whole content of a file ("" if it cannot be read).
