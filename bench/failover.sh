@@ -22,7 +22,9 @@
 #             for `cut`); on a pool started on 127.0.0.1 the mode is skipped.
 #
 #   --fresh   bring the pool up first (shoal-up.sh / gluster-up.sh) and take it down at the end;
-#             without it the pool must be up and mounted already.
+#             without it the pool must be up and mounted already. shoal's is replica 3 then, as
+#             GlusterFS's is, unless SHOAL_REPLICA says otherwise (one brick: an outage, not a
+#             failover).
 #
 # Environment: PRE (s before the fault, default 5), HOLD (s the fault is held, default 10),
 # POST (s after it is undone, default 15), INTERVAL (s between writes, default 0.1), NODE
@@ -76,6 +78,7 @@ if [ $FRESH = 1 ]; then
     if [ "$SYSTEM" = shoal ]; then
         m=$(shoal_missing)
         [ -z "$m" ] || die "$m"
+        export SHOAL_REPLICA=${SHOAL_REPLICA:-3}
     fi
     event "bringing $SYSTEM up ($SYSTEM-up.sh, log in $OUT/up.log)"
     UP_BY_US=1
