@@ -195,21 +195,19 @@ void LoopDisk::Thaw() { RunCommand({"/sbin/fsfreeze", "-u", path_}); }
 
 namespace {
 
-// Binds `port` on `host`; returns it, or 0 if it is taken.
-uint16_t TryBind(const std::string& host, uint16_t port, int* fd_out) {
+// Binds `port` on `host` (the socket goes to *fd_out); false if the port is taken.
+bool TryBind(const std::string& host, uint16_t port, int* fd_out) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     if (fd >= 0) ::close(fd);
-    return 0;
+    return false;
   }
   *fd_out = fd;
-  return ntohs(address.sin_port);
+  return true;
 }
 
 // The first port the kernel gives to outgoing connections: a port below it is taken only by a
@@ -236,7 +234,7 @@ uint16_t FreePortRun(const std::vector<std::string>& hosts, int count) {
     for (const std::string& host : hosts) {
       for (int i = 0; i < count && free; ++i) {
         int fd = -1;
-        free = TryBind(host, static_cast<uint16_t>(base + i), &fd) != 0;
+        free = TryBind(host, static_cast<uint16_t>(base + i), &fd);
         if (free) held.push_back(fd);
       }
     }
