@@ -129,7 +129,7 @@ Session::Applied Session::ApplyAndForward(ReplicaRole::Change& change, const pro
   forward.set_node(through_node);
   if (attr) AddTimes(forward, attr->ino(), *attr);
   auto parent_times = [&](uint64_t parent) {
-    if (auto dir = brick.GetAttr(parent); dir.ok()) AddTimes(forward, parent, *dir);
+    if (auto dir = brick.StatNode(parent); dir.ok()) AddTimes(forward, parent, *dir);
   };
   switch (request.op_case()) {
     case proto::Request::kMakeNode: parent_times(request.make_node().parent()); break;
@@ -145,7 +145,7 @@ Session::Applied Session::ApplyAndForward(ReplicaRole::Change& change, const pro
     case proto::Request::kFallocate: {
       auto open = FindHandle(request.has_write() ? request.write().handle() : request.fallocate().handle());
       if (open) {
-        if (auto changed = brick.GetAttr(open->node); changed.ok()) AddTimes(forward, open->node, *changed);
+        if (auto changed = brick.StatNode(open->node); changed.ok()) AddTimes(forward, open->node, *changed);
       }
       break;
     }

@@ -310,7 +310,7 @@ Result<NodeId> Brick::ReplaceId(int fd, NodeId wrong) {
 }
 
 Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_view name,
-                                    const proto::Caller& caller, NodeId assign) {
+                                    const proto::Caller& caller, NodeId assign, int open_fd) {
   std::string name_z(name);
   auto entry = std::make_shared<NodeFd>();
   entry->fd.Reset(::openat(parent_fd, name_z.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -332,14 +332,23 @@ Result<proto::Attr> Brick::AdoptNew(NodeId parent, int parent_fd, std::string_vi
   } else {
     SHOAL_ASSIGN_OR_RETURN(id, ids_->Next());
   }
-  SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), id));
+  if (open_fd >= 0) {
+    if (::fsetxattr(open_fd, kIdXattr, &id, sizeof id, 0) != 0) return ErrnoStatus(errno, "writing node id");
+  } else {
+    SHOAL_RETURN_IF_ERROR(WriteId(FdPath(entry->fd.get()), id));
+  }
   struct stat st;
   SHOAL_RETURN_IF_ERROR(Stat(entry->fd.get(), &st));
   entry->brick_ino = st.st_ino;
   SHOAL_RETURN_IF_ERROR(Remember(id, entry->fd.get(), st));
   cache_.Insert(id, entry);
   proto::Attr attr = AttrFromStat(id, st);
-  NoteXattrFree(entry->fd.get(), {}, attr);  // a default ACL may have given it one
+  // A default ACL (or a security module) may have given it one.
+  if (open_fd >= 0) {
+    NoteXattrFreeOpen(open_fd, attr);
+  } else {
+    NoteXattrFree(entry->fd.get(), {}, attr);
+  }
   return attr;
 }
 
@@ -373,12 +382,20 @@ Result<proto::Attr> Brick::GetAttr(NodeId node) {
   return attr;
 }
 
+Result<proto::Attr> Brick::StatNode(NodeId node) {
+  SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
+  struct stat st;
+  SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
+  proto::Attr attr = AttrFromStat(node, st);
+  HideStateDirectory(node, attr);
+  return attr;
+}
+
 Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int handle_fd) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(request.node()));
-  const std::string path = FdPath(fd->fd.get());
   const uint32_t fields = request.fields();
   if (fields & proto::SET_ATTR_MODE) {
-    if (::chmod(path.c_str(), request.mode() & 07777) != 0) return ErrnoStatus(errno, "chmod");
+    if (::chmod(FdPath(fd->fd.get()).c_str(), request.mode() & 07777) != 0) return ErrnoStatus(errno, "chmod");
   }
   if (fields & (proto::SET_ATTR_UID | proto::SET_ATTR_GID)) {
     uid_t uid = (fields & proto::SET_ATTR_UID) ? request.uid() : static_cast<uid_t>(-1);
@@ -388,7 +405,7 @@ Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int han
   }
   if (fields & proto::SET_ATTR_SIZE) {
     int rc = handle_fd >= 0 ? ::ftruncate(handle_fd, request.size())
-                            : ::truncate(path.c_str(), request.size());
+                            : ::truncate(FdPath(fd->fd.get()).c_str(), request.size());
     if (rc != 0) return ErrnoStatus(errno, "truncate");
   }
   if (fields & (proto::SET_ATTR_ATIME | proto::SET_ATTR_MTIME | proto::SET_ATTR_ATIME_NOW |
@@ -402,7 +419,7 @@ Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int han
         time_of(proto::SET_ATTR_ATIME, proto::SET_ATTR_ATIME_NOW, request.atime_ns()),
         time_of(proto::SET_ATTR_MTIME, proto::SET_ATTR_MTIME_NOW, request.mtime_ns()),
     };
-    int rc = handle_fd >= 0 ? ::futimens(handle_fd, times) : ::utimensat(AT_FDCWD, path.c_str(), times, 0);
+    int rc = handle_fd >= 0 ? ::futimens(handle_fd, times) : ::utimensat(fd->fd.get(), "", times, AT_EMPTY_PATH);
     if (rc != 0) return ErrnoStatus(errno, "utimensat");
   }
   struct stat st;
@@ -422,7 +439,7 @@ Status Brick::SetTimes(NodeId node, int64_t atime_ns, int64_t mtime_ns, NodeId p
     return Status::Ok();
   }
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
-  if (::utimensat(AT_FDCWD, FdPath(fd->fd.get()).c_str(), times, 0) != 0) return ErrnoStatus(errno, "utimensat");
+  if (::utimensat(fd->fd.get(), "", times, AT_EMPTY_PATH) != 0) return ErrnoStatus(errno, "utimensat");
   return Status::Ok();
 }
 

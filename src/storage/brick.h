@@ -57,6 +57,8 @@ void HideStateDirectory(NodeId node, proto::Attr& attr);
 // Sets attr.xattr_free if the object has no xattr but shoal's own. `fd` is a descriptor of it
 // (even O_PATH) when `name` is empty; otherwise the object is `name` in directory `fd`.
 void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr);
+// The same through an open (not O_PATH) descriptor of the object: no /proc path to resolve.
+void NoteXattrFreeOpen(int open_fd, proto::Attr& attr);
 
 // The mode to create an object with in directory `parent_fd`: as open(2) would make it, the
 // caller's umask applies unless the directory has a default ACL (which then decides).
@@ -79,6 +81,8 @@ class Brick {
 
   Result<proto::Attr> Lookup(NodeId parent, std::string_view name);
   Result<proto::Attr> GetAttr(NodeId node);
+  // The same without the xattr_free hint (one listxattr less): for callers after times or sizes.
+  Result<proto::Attr> StatNode(NodeId node);
   // `handle_fd` is an open descriptor of the node (truncate through it), or -1.
   Result<proto::Attr> SetAttr(const proto::SetAttrRequest& request, int handle_fd);
   // `assign`: the node id the new object gets (a backup applying its primary's change); 0: a new one.
@@ -163,9 +167,10 @@ class Brick {
   // Opens `name` in `parent` (O_PATH, no following), learns or assigns its id, and caches it.
   Result<std::pair<NodeId, std::shared_ptr<NodeFd>>> OpenEntry(NodeId parent, int parent_fd,
                                                                std::string_view name);
-  // Gives a freshly created object its id and the caller's ownership, then indexes it.
+  // Gives a freshly created object its id and the caller's ownership, then indexes it. `open_fd`:
+  // a descriptor of it open for I/O (a created file's), which spares /proc path lookups; or -1.
   Result<proto::Attr> AdoptNew(NodeId parent, int parent_fd, std::string_view name,
-                               const proto::Caller& caller, NodeId assign = 0);
+                               const proto::Caller& caller, NodeId assign = 0, int open_fd = -1);
   Status Remember(NodeId node, int fd, const struct stat& st);
   // Records that `node` is the object open as `fd`; true if the index did not say so already.
   Result<bool> Reindex(NodeId node, int fd);

@@ -125,7 +125,8 @@ Result<Brick::Opened> Brick::Create(const proto::CreateRequest& request, NodeId 
     SHOAL_ASSIGN_OR_RETURN(auto entry, OpenEntry(request.parent(), parent->fd.get(), name));
     return OpenFile(entry.first, request.flags());
   }
-  SHOAL_ASSIGN_OR_RETURN(proto::Attr attr, AdoptNew(request.parent(), parent->fd.get(), name, request.caller(), assign));
+  SHOAL_ASSIGN_OR_RETURN(proto::Attr attr, AdoptNew(request.parent(), parent->fd.get(), name, request.caller(), assign,
+                                                      opened.get()));
   return Opened{.fd = std::move(opened), .attr = std::move(attr)};
 }
 

@@ -38,6 +38,17 @@ void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr) {
   }
 }
 
+void NoteXattrFreeOpen(int open_fd, proto::Attr& attr) {
+  char names[64];  // as above
+  ssize_t n = ::flistxattr(open_fd, names, sizeof names);
+  if (n == 0) {
+    attr.set_xattr_free(true);
+  } else if (n > 0) {
+    attr.set_xattr_free(std::string_view(names, static_cast<size_t>(n)) ==
+                        std::string_view(kIdXattr, std::strlen(kIdXattr) + 1));
+  }
+}
+
 uint32_t CreationMode(int parent_fd, uint32_t mode, const proto::Caller& caller) {
   ssize_t n = ::getxattr(FdPath(parent_fd).c_str(), "system.posix_acl_default", nullptr, 0);
   if (n > 0) return mode;  // the file system combines it with the default ACL
