@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
@@ -100,13 +102,39 @@ void Connection::CloseOnIoThread(const std::string& reason) {
   }
 }
 
+// Reads into a buffer of kReadBytes and cuts frames out of it: a small frame costs one recv
+// rather than one for its header and one for the rest. What a large frame has beyond the
+// buffer is read straight into its body or trailer, never copied twice.
 asio::awaitable<void> Connection::ReadLoop() {
   auto self = shared_from_this();
   boost::system::error_code ec;
+  std::string in(kReadBytes, '\0');
+  size_t begin = 0, end = 0;  // the bytes read and not yet taken
+  // Fills `out` from the buffer first, then from the socket.
+  auto take = [&](char* out, size_t n) -> asio::awaitable<void> {
+    const size_t buffered = std::min(n, end - begin);
+    std::memcpy(out, in.data() + begin, buffered);
+    begin += buffered;
+    if (buffered < n)
+      co_await asio::async_read(socket_, asio::buffer(out + buffered, n - buffered),
+                                asio::redirect_error(asio::use_awaitable, ec));
+  };
   for (;;) {
     proto::HeaderBytes raw;
-    co_await asio::async_read(socket_, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
+    while (end - begin < raw.size()) {
+      if (begin == end) begin = end = 0;
+      if (in.size() - begin < raw.size()) {  // too little room left for a header: move the rest down
+        std::memmove(in.data(), in.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      end += co_await socket_.async_read_some(asio::buffer(in.data() + end, in.size() - end),
+                                              asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
     if (ec) break;
+    std::memcpy(raw.data(), in.data() + begin, raw.size());
+    begin += raw.size();
     auto header = proto::DecodeHeader(raw);
     if (!header.ok()) {
       spdlog::warn("connection.bad_frame peer={} error=\"{}\"", peer_, header.status().ToString());
@@ -115,9 +143,10 @@ asio::awaitable<void> Connection::ReadLoop() {
     }
     Frame frame{.header = *header};
     frame.body.resize(header->body_bytes);
+    co_await take(frame.body.data(), frame.body.size());
+    if (ec) break;
     auto trailer = std::make_shared<std::string>(header->trailer_bytes, '\0');
-    std::array<asio::mutable_buffer, 2> rest{asio::buffer(frame.body), asio::buffer(*trailer)};
-    co_await asio::async_read(socket_, rest, asio::redirect_error(asio::use_awaitable, ec));
+    co_await take(trailer->data(), trailer->size());
     if (ec) break;
     Status verified = proto::VerifyFrame(frame.header, Bytes(frame.body), Bytes(*trailer));
     if (!verified.ok()) {

@@ -48,6 +48,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const;
 
  private:
+  static constexpr size_t kReadBytes = 64u << 10;  // ReadLoop's buffer
   asio::awaitable<void> ReadLoop();
   asio::awaitable<void> WriteLoop();
   // Writes `frame` without blocking, under mutex_; returns how many of its bytes the socket took.

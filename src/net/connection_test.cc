@@ -28,11 +28,13 @@ constexpr uint64_t kPerSender = 1'000'000;
 
 class Recorder : public FrameSink {
  public:
-  explicit Recorder(Received& received) : received_(received) {}
+  // `stall_at`: a request id after which it stalls too (0: none).
+  explicit Recorder(Received& received, uint64_t stall_at = 0) : received_(received), stall_at_(stall_at) {}
   void OnFrame(Frame frame) override {
     // Reads nothing for a while after the first frame, so that the sender's socket fills up and
     // its frames are sent in pieces.
-    if (first_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (first_ || (stall_at_ != 0 && frame.header.request_id == stall_at_))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     first_ = false;
     std::lock_guard lock(received_.mutex);
     received_.by_sender[frame.header.request_id / kPerSender].push_back(std::move(frame));
@@ -47,6 +49,7 @@ class Recorder : public FrameSink {
 
  private:
   Received& received_;
+  const uint64_t stall_at_;
   bool first_ = true;
 };
 
@@ -167,6 +170,61 @@ TEST(ConnectionTest, SendAfterCloseIsDropped) {
   std::unique_lock lock(received.mutex);
   ASSERT_TRUE(received.arrived.wait_for(lock, std::chrono::seconds(30), [&] { return !received.closed.empty(); }));
   EXPECT_EQ(received.frames, 1u);
+}
+
+// Frames cut anywhere arrive whole and in order: first trickled in pieces of 1 to 97 bytes to an
+// awake reader (headers split between small reads), then written in bulk while the reader stalls,
+// so that its reads fill its buffer and frames, headers among them, straddle the buffer's end.
+TEST(ConnectionTest, FramesCutAnywhereArriveWhole) {
+  constexpr uint64_t kTrickled = 1000;  // frames 1..999; frame 1000 stalls the reader
+  constexpr uint64_t kFrames = 20000;
+  Received received;
+  auto listener = Listener::Start("127.0.0.1", 0, [&](std::shared_ptr<Connection>) {
+    return std::make_shared<Recorder>(received, kTrickled);
+  });
+  ASSERT_TRUE(listener.ok()) << listener.status().ToString();
+  auto trailer_bytes = [](uint64_t i) -> size_t { return i % 1000 == 500 ? 200'000 : (i % 4) * 37; };
+  auto wire_of = [&](uint64_t from, uint64_t to) {
+    std::string wire;
+    for (uint64_t i = from; i < to; ++i) {
+      Frame frame = MakeFrame(i, trailer_bytes(i));
+      const proto::HeaderBytes header =
+          proto::EncodeHeader(frame.header, Bytes(frame.body), Bytes(View(frame.trailer)));
+      wire.append(reinterpret_cast<const char*>(header.data()), header.size());
+      wire += frame.body;
+      wire += View(frame.trailer);
+    }
+    return wire;
+  };
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), (*listener)->port()));
+  socket.set_option(tcp::no_delay(true));
+  asio::write(socket, asio::buffer(wire_of(0, 1)));
+  {
+    std::unique_lock lock(received.mutex);
+    ASSERT_TRUE(received.arrived.wait_for(lock, std::chrono::seconds(30), [&] { return received.frames == 1; }));
+  }
+  const std::string trickled = wire_of(1, kTrickled);
+  for (size_t at = 0, piece = 1; at < trickled.size(); piece = piece % 97 + 1) {
+    const size_t n = std::min(trickled.size() - at, piece);
+    asio::write(socket, asio::buffer(trickled.data() + at, n));
+    at += n;
+    if (piece % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  asio::write(socket, asio::buffer(wire_of(kTrickled, kFrames)));
+  std::unique_lock lock(received.mutex);
+  ASSERT_TRUE(received.arrived.wait_for(lock, std::chrono::seconds(60),
+                                        [&] { return received.frames == kFrames || !received.closed.empty(); }))
+      << "frames: " << received.frames;
+  ASSERT_EQ(received.frames, kFrames) << "closed: " << received.closed;
+  const auto& frames = received.by_sender[0];
+  for (uint64_t i = 0; i < kFrames; ++i) {
+    ASSERT_EQ(frames[i].header.request_id, i);
+    ASSERT_EQ(frames[i].body, "body of " + std::to_string(i));
+    ASSERT_EQ(View(frames[i].trailer).size(), trailer_bytes(i)) << "frame " << i;
+    if (trailer_bytes(i) > 0) ASSERT_TRUE(*frames[i].trailer == Pattern(i, trailer_bytes(i))) << "frame " << i;
+  }
 }
 
 }  // namespace
