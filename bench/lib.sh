@@ -23,6 +23,40 @@ BACKUP_BASE=${BACKUP_BASE:-$SHB_BASE/backup}
 # Debian's matplotlib lives in the system interpreter, not in whatever python3 is first in PATH.
 PY=/usr/bin/python3
 
+# The scratch filesystem (run.sh, unless --root-fs): a fresh ext4 with mkfs's defaults (journal
+# on) mounted at $SHB_BASE from a loop device over a sparse image, so that every system's bricks,
+# the local baseline and the backup target sit on a filesystem set up as a server's would be.
+# Why: this machine's root filesystem is ext4 without a journal, where a create right after many
+# deletes is slow - ext4 then refuses to reuse inodes deleted in the last 60 s (300 s while their
+# inode table block is dirty) and checks them one by one (recently_deleted() in `perf`). Each
+# run's teardown deletes thousands of files, so the run after it paid for them.
+SHB_IMG=${SHB_IMG:-$SHB_BASE.img}
+SHB_IMG_BYTES=${SHB_IMG_BYTES:-32G}
+
+# scratch_fs_down : unmounts $SHB_BASE if our image is mounted there, detaches its loop devices,
+# deletes the image (a leftover of an interrupted run too)
+scratch_fs_down() {
+    local dev
+    for dev in $(losetup -j "$SHB_IMG" -O NAME -n 2>/dev/null); do
+        findmnt -n -S "$dev" > /dev/null && umount "$dev"
+        losetup -d "$dev"
+    done
+    rm -f "$SHB_IMG"
+}
+
+# scratch_fs_up : makes and mounts the scratch filesystem at $SHB_BASE
+scratch_fs_up() {
+    local dev
+    scratch_fs_down
+    mountpoint -q "$SHB_BASE" && die "$SHB_BASE is already a mount point (not of $SHB_IMG): unmount it or use --root-fs"
+    mkdir -p "$SHB_BASE" || return 1  # what it holds is hidden, not touched, while mounted over
+    truncate -s "$SHB_IMG_BYTES" "$SHB_IMG" || return 1
+    mkfs.ext4 -q -F "$SHB_IMG" || return 1
+    # direct I/O: the image's pages are not cached a second time in the root filesystem
+    dev=$(losetup --find --show --direct-io=on "$SHB_IMG") || return 1
+    mount "$dev" "$SHB_BASE"
+}
+
 BENCH_PACKAGES="glusterfs-server glusterfs-client fio rsync python3-matplotlib gcc"
 
 log() { echo "[$(date +%H:%M:%S)] $*"; }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# run.sh [--quick] [--systems shoal,gluster,local] [--reps N] [--out DIR]
+# run.sh [--quick] [--systems shoal,gluster,local] [--reps N] [--out DIR] [--root-fs]
 #
 # The project's benchmark in one command: installs what it needs (Debian packages, the
 # WordPress tree), then runs the WordPress-shaped workload (wp-bench.sh) against shoal, a
@@ -12,6 +12,8 @@
 #   --systems    comma-separated subset of shoal,gluster,local (default: all three)
 #   --reps N     repetitions per system (default 3; 1 with --quick)
 #   --out DIR    results directory (default /tmp/shoal-bench-results/<timestamp>[-quick])
+#   --root-fs    keep bricks and the local baseline in $SHB_BASE on the root filesystem, instead
+#                of a fresh journaled ext4 made for the sitting (lib.sh, "The scratch filesystem")
 #
 # shoal is skipped, with the reason, when its binaries are not installed. Everything this
 # script starts is torn down at the end, also on failure or Ctrl-C. It is a benchmark, not a
@@ -24,6 +26,7 @@ QUICK=0
 SYSTEMS=shoal,gluster,local
 REPS=""
 RUN_DIR=""
+SCRATCH_FS=1
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
         --reps=*) REPS=${1#*=} ;;
         --out) RUN_DIR=${2:?}; shift ;;
         --out=*) RUN_DIR=${1#*=} ;;
+        --root-fs) SCRATCH_FS=0 ;;
         -h | --help) usage ;;
         *) echo "run.sh: unknown argument $1" >&2; usage ;;
     esac
@@ -83,6 +87,15 @@ for s in ${SYSTEMS//,/ }; do
 done
 [ ${#SYS_LIST[@]} -gt 0 ] || die "no system left to measure"
 
+# leftovers of an earlier run that died without tearing down (only this benchmark's names)
+"$BENCH_DIR/gluster-down.sh" > "$RUN_DIR/logs/initial-cleanup.log" 2>&1
+[ -d "$SHOAL_BASE" ] && "$BENCH_DIR/shoal-down.sh" >> "$RUN_DIR/logs/initial-cleanup.log" 2>&1
+if [ $SCRATCH_FS = 1 ]; then
+    log "making the scratch filesystem: ext4 on a loop device over $SHB_IMG ($SHB_IMG_BYTES sparse) at $SHB_BASE"
+    trap scratch_fs_down EXIT  # until cleanup's trap below, which does it too
+    scratch_fs_up || die "could not make the scratch filesystem (use --root-fs to do without)"
+fi
+
 # ---------------------------------------------------------------- machine description
 version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo none; }
 shoal_version() {
@@ -98,7 +111,7 @@ shoal_version() {
     echo "cpus=$(nproc)"
     echo "memory_mib=$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)"
     echo "swap_mib=$(awk '/^SwapTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)"
-    echo "storage=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS --target "$(dirname "$SHB_BASE")" | tr -s ' ')"
+    echo "storage=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS --target "$SHB_BASE" | tr -s ' ')$([ $SCRATCH_FS = 1 ] && echo " (scratch: $SHB_IMG on $(findmnt -n -o SOURCE,FSTYPE,OPTIONS --target "$(dirname "$SHB_IMG")" | tr -s ' '))")"
     echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "version_glusterfs=$(version_of glusterfs-server)"
     echo "version_fuse3=$(version_of fuse3)"
@@ -167,13 +180,10 @@ cleanup() {
     [ -n "$BENCH_PID" ] && { log "stopping the workload (session $BENCH_PID)"; stop_session "$BENCH_PID"; }
     [ -n "$UP" ] && { log "tearing down $UP"; system_down "$UP" "${CUR_LABEL:-interrupted}"; }
     rm -rf "$LOCAL_DIR"
+    [ $SCRATCH_FS = 1 ] && scratch_fs_down
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
-
-# leftovers of an earlier run that died without tearing down (only this benchmark's names)
-"$BENCH_DIR/gluster-down.sh" > "$RUN_DIR/logs/initial-cleanup.log" 2>&1
-[ -d "$SHOAL_BASE" ] && "$BENCH_DIR/shoal-down.sh" >> "$RUN_DIR/logs/initial-cleanup.log" 2>&1
 
 # ---------------------------------------------------------------- the runs
 TOTAL=$((REPS * ${#SYS_LIST[@]}))
