@@ -7,6 +7,8 @@
 # each repetition runs every system once, the order rotating from one repetition to the next,
 # and every shoal/GlusterFS run gets a freshly built pool. Then summarize.py writes the table
 # of medians (min-max) with the ratios shoal/gluster and shoal/local, CSV, JSON and a chart.
+# shoal's volume is replica 3 over its three servers, as GlusterFS's is, unless SHOAL_REPLICA says
+# otherwise (SHOAL_REPLICA=1: one brick).
 #
 #   --quick      small sizes and 1 repetition (a few minutes)
 #   --systems    comma-separated subset of shoal,gluster,local (default: all three)
@@ -45,6 +47,7 @@ done
 [ -n "$REPS" ] || REPS=$([ $QUICK = 1 ] && echo 1 || echo 3)
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive number"
 need_root
+export SHOAL_REPLICA=${SHOAL_REPLICA:-3}
 
 # workload sizes (wp-bench.sh knobs); the WordPress tree is the same in both modes
 if [ $QUICK = 1 ]; then
@@ -120,6 +123,7 @@ shoal_version() {
     echo "version_coreutils=$(version_of coreutils)"
     echo "version_gcc=$(gcc -dumpfullversion 2>/dev/null)"
     echo "version_shoal=$(shoal_version)"
+    echo "shoal_replica=$SHOAL_REPLICA"
     echo "shoald=${SHOALD:-none}$([ -n "$SHOALD" ] && date -r "$SHOALD" -u '+ (built %Y-%m-%dT%H:%M:%SZ)')"
     echo "repo_commit=$(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo none)"
     sed 's/ /\n/g' "$WP_ROOT/READY" | sed 's/^/dataset_/'

@@ -143,10 +143,13 @@ def main():
     out.append("Machine: %s, %s CPUs (%s), %s MiB RAM, kernel %s; storage %s." % (
         machine.get("os", "?"), machine.get("cpus", "?"), machine.get("cpu_model", "?"),
         machine.get("memory_mib", "?"), machine.get("kernel", "?"), machine.get("storage", "?")))
-    out.append("Versions: glusterfs %s, fuse3 %s, fio %s, rsync %s, shoal %s. Workload: %s." % (
+    out.append("Versions: glusterfs %s, fuse3 %s, fio %s, rsync %s, shoal %s (volume: %s). Workload: %s." % (
         machine.get("version_glusterfs", "?"), machine.get("version_fuse3", "?"),
         machine.get("version_fio", "?"), machine.get("version_rsync", "?"),
-        machine.get("version_shoal", "?"), machine.get("workload", "?")))
+        machine.get("version_shoal", "?"),
+        {"1": "one brick", "?": "?"}.get(machine.get("shoal_replica", "?"),
+                                         "replica " + machine.get("shoal_replica", "?")),
+        machine.get("workload", "?")))
     for s in machine["skipped"]:
         out.append("Skipped: %s." % s)
     out.append("")
