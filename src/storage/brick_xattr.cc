@@ -22,31 +22,32 @@ Status CheckXattrName(std::string_view name) {
   return Status::Ok();
 }
 
-}  // namespace
-
-void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr) {
-  // One listxattr: a buffer that holds shoal's own id xattr name and nothing more. The
-  // /proc/self/fd link must be followed to reach the object; a name in a directory must not.
+// One listxattr into a buffer that holds shoal's own id xattr name and nothing more: `list` runs
+// it (returns what listxattr returns); larger lists fail with ERANGE and leave the hint unset.
+template <typename List>
+void NoteListed(List list, proto::Attr& attr) {
   char names[64];
-  ssize_t n = name.empty() ? ::listxattr(FdPath(fd).c_str(), names, sizeof names)
-                           : ::llistxattr((FdPath(fd) + "/" + std::string(name)).c_str(), names, sizeof names);
-  if (n == 0) {
-    attr.set_xattr_free(true);
-  } else if (n > 0) {
-    std::string_view all(names, static_cast<size_t>(n));
-    attr.set_xattr_free(all == std::string_view(kIdXattr, std::strlen(kIdXattr) + 1));
-  }
-}
-
-void NoteXattrFreeOpen(int open_fd, proto::Attr& attr) {
-  char names[64];  // as above
-  ssize_t n = ::flistxattr(open_fd, names, sizeof names);
+  const ssize_t n = list(names, sizeof names);
   if (n == 0) {
     attr.set_xattr_free(true);
   } else if (n > 0) {
     attr.set_xattr_free(std::string_view(names, static_cast<size_t>(n)) ==
                         std::string_view(kIdXattr, std::strlen(kIdXattr) + 1));
   }
+}
+
+}  // namespace
+
+void NoteXattrFree(int fd, std::string_view name, proto::Attr& attr) {
+  // The /proc/self/fd link must be followed to reach the object; a name in a directory must not.
+  NoteListed([&](char* names, size_t size) {
+    return name.empty() ? ::listxattr(FdPath(fd).c_str(), names, size)
+                        : ::llistxattr((FdPath(fd) + "/" + std::string(name)).c_str(), names, size);
+  }, attr);
+}
+
+void NoteXattrFreeOpen(int open_fd, proto::Attr& attr) {
+  NoteListed([&](char* names, size_t size) { return ::flistxattr(open_fd, names, size); }, attr);
 }
 
 uint32_t CreationMode(int parent_fd, uint32_t mode, const proto::Caller& caller) {

@@ -396,6 +396,18 @@ void AccessControlLists(const std::string& root, Trace& t) {
   NoteStat(t, "stat d/sub", p("d/sub"));
   NoteStat(t, "stat d/fifo", p("d/fifo"));
   note_acl("default acl of d/sub (inherited)", p("d/sub"), "system.posix_acl_default");
+
+  // A default ACL naming a user gives a file created under it an access ACL of its own: the
+  // server must not call the new file free of xattrs, or the client answers "no ACL" itself.
+  t.Call("mkdir e", Sys(::mkdir(p("e").c_str(), 0755)));
+  const std::string named_default =
+      AclXattr({{kUserObj, 7, kNoId}, {kUser, 6, 65534}, {kGroupObj, 5, kNoId}, {kMask, 7, kNoId}, {kOther, 5, kNoId}});
+  t.Call("setxattr e system.posix_acl_default (user 65534 rw-)",
+         Sys(::setxattr(p("e").c_str(), "system.posix_acl_default", named_default.data(), named_default.size(), 0)));
+  fd = t.Fd("create e/file 0644", Sys(::open(p("e/file").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644)));
+  if (fd >= 0) ::close(fd);
+  note_acl("acl of e/file (inherited)", p("e/file"), "system.posix_acl_access");
+  NoteStat(t, "stat e/file", p("e/file"));
 }
 
 TEST_P(PosixAttributes, ChmodAndChown) { ExpectSameOnBoth(ChmodAndChown); }
