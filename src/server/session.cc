@@ -26,8 +26,9 @@ constexpr size_t kQuickWriteBytesMax = 64u << 10;
 // Whether a request is quick enough to run on the io thread: metadata work that touches only
 // the page cache in the common case. Everything that can wait for the disk or free many blocks
 // (data, but for small writes: Session::Quick; fsync, truncation, removal, release of a possibly
-// unlinked file, listing a directory) goes to the worker pool. Running the quick ones inline saves two thread hand-offs per request,
-// which on a small-file workload is most of the server's time.
+// unlinked file, listing a directory) goes to the worker pool. Running the quick ones inline
+// saves two thread hand-offs per request, which on a small-file workload is most of the
+// server's time.
 bool RunsInline(const proto::Request& request) {
   switch (request.op_case()) {
     case proto::Request::kLookup:

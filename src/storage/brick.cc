@@ -68,6 +68,15 @@ Status Stat(int fd, struct stat* st) {
   return Status::Ok();
 }
 
+// What clients see of node `node`, open as `fd`, from its stat alone (no xattr_free hint).
+Result<proto::Attr> StatAttr(int fd, NodeId node) {
+  struct stat st;
+  SHOAL_RETURN_IF_ERROR(Stat(fd, &st));
+  proto::Attr attr = AttrFromStat(node, st);
+  HideStateDirectory(node, attr);
+  return attr;
+}
+
 }  // namespace
 
 proto::Attr AttrFromStat(NodeId node, const struct stat& st) {
@@ -374,21 +383,14 @@ Result<proto::Attr> Brick::Lookup(NodeId parent, std::string_view name) {
 
 Result<proto::Attr> Brick::GetAttr(NodeId node) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
-  struct stat st;
-  SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
-  proto::Attr attr = AttrFromStat(node, st);
+  SHOAL_ASSIGN_OR_RETURN(proto::Attr attr, StatAttr(fd->fd.get(), node));
   NoteXattrFree(fd->fd.get(), {}, attr);
-  HideStateDirectory(node, attr);
   return attr;
 }
 
 Result<proto::Attr> Brick::StatNode(NodeId node) {
   SHOAL_ASSIGN_OR_RETURN(auto fd, Resolve(node));
-  struct stat st;
-  SHOAL_RETURN_IF_ERROR(Stat(fd->fd.get(), &st));
-  proto::Attr attr = AttrFromStat(node, st);
-  HideStateDirectory(node, attr);
-  return attr;
+  return StatAttr(fd->fd.get(), node);
 }
 
 Result<proto::Attr> Brick::SetAttr(const proto::SetAttrRequest& request, int handle_fd) {
